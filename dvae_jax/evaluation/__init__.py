@@ -1,0 +1,1 @@
+"""Measures of disentanglement on a trained model."""

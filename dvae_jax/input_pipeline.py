@@ -1,0 +1,179 @@
+"""tfds -> tf.data -> the triplet batches the method needs.
+
+Each process reads its own shard of a split (`tfds.split_for_jax_process`),
+brings images to the model size and keeps them as uint8 in memory, indexed by
+class. A tf.data pipeline over example indices then draws, per step, x1 (every
+example once an epoch, shuffled before repeat), x2 (another example of x1's
+class) and x3 (any example), seeded and a pure function of the step, so a
+resumed run sees the same batches.
+"""
+import dataclasses
+from typing import Iterator, Optional
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from dvae_jax import datasets  # noqa: F401  registers our tfds builders
+from dvae_jax import errors
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitData:
+  """A split (this process's shard) in memory."""
+  images: np.ndarray  # (N, H, W, C) uint8
+  labels: np.ndarray  # (N,) int32
+  factors: Optional[np.ndarray]  # (N, F) float32 known nuisances, or None
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+  """What the trainer needs to know about a dataset, so it hard-codes nothing."""
+  num_classes: int
+  image_shape: tuple  # (H, W, C) as given to the model
+  factor_names: tuple  # names of the known nuisance factors, may be empty
+
+
+def get_builder(config) -> tfds.core.DatasetBuilder:
+  """The tfds builder of config.dataset, prepared (offline for our own)."""
+  try:
+    builder = tfds.builder(config.dataset, data_dir=config.data_dir)
+  except tfds.core.registered.DatasetNotFoundError as e:
+    raise errors.UserError(
+        f'unknown dataset {config.dataset!r}: set --config.dataset to a tfds '
+        "name such as 'dvae_glyphs/res32' or 'mnist'") from e
+  if not builder.is_prepared():
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        try_download_gcs=False))
+  return builder
+
+
+def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
+  features = builder.info.features
+  factor_names = ()
+  if 'factors' in features:
+    metadata = builder.info.metadata or {}
+    factor_names = tuple(metadata.get('factor_names', ()))
+  return DatasetInfo(
+      num_classes=features[config.label_key].num_classes,
+      image_shape=(config.image_size, config.image_size, config.channels),
+      factor_names=factor_names)
+
+
+def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
+  """Any (h, w, c) uint8 image -> (S, S, channels) uint8 by resizing or padding."""
+  size = config.image_size
+  if config.resize == 'pad':
+    image = tf.image.resize_with_crop_or_pad(image, size, size)
+  elif config.resize == 'resize':
+    image = tf.image.resize(image, (size, size), antialias=True)
+    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+  else:
+    raise errors.UserError(f"config.resize={config.resize!r}: use 'resize' or 'pad'")
+  channels = image.shape[-1]
+  if channels != config.channels:
+    if channels == 1:
+      image = tf.image.grayscale_to_rgb(image)
+    elif config.channels == 1:
+      image = tf.image.rgb_to_grayscale(image)
+  return image
+
+
+def load_split(config, builder, split: str, shard: bool = True,
+               max_examples: Optional[int] = None) -> SplitData:
+  """Reads (this process's shard of) a split into memory at the model size."""
+  if shard:
+    split = tfds.split_for_jax_process(split)
+  ds = builder.as_dataset(split=split, shuffle_files=False)
+  if max_examples is not None:
+    ds = ds.take(max_examples)
+  has_factors = 'factors' in builder.info.features
+
+  def prepare(example):
+    out = {'image': _to_model_size(example[config.image_key], config),
+           'label': tf.cast(example[config.label_key], tf.int32)}
+    if has_factors:
+      out['factors'] = tf.cast(example['factors'], tf.float32)
+    return out
+
+  ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(1024)
+  parts = list(tfds.as_numpy(ds))
+  if not parts:
+    raise errors.UserError(f'split {split!r} of {config.dataset!r} is empty')
+  cat = lambda key: np.concatenate([p[key] for p in parts])
+  return SplitData(cat('image'), cat('label'),
+                   cat('factors') if has_factors else None)
+
+
+def _class_index(labels: np.ndarray, split_name: str):
+  """Examples grouped by class: order (N,), start (N,), count (N,) per example."""
+  classes, counts = np.unique(labels, return_counts=True)
+  if len(classes) < 2:
+    raise errors.UserError(
+        f'split {split_name!r} has {len(classes)} class; the method needs at '
+        'least two classes (x3 must be able to differ from x1)')
+  lonely = classes[counts < 2]
+  if len(lonely):
+    raise errors.UserError(
+        f'class {lonely[0]} has one example in split {split_name!r} '
+        f'({len(lonely)} such classes); the method needs two images per class '
+        '(x1 and x2 share a label): add images or drop those classes')
+  order = np.argsort(labels, kind='stable')
+  starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+  class_pos = np.searchsorted(classes, labels)
+  rank = np.empty(len(labels), np.int64)  # position of each example in its class
+  rank[order] = np.arange(len(labels)) - np.repeat(starts, counts)
+  return (order.astype(np.int64), starts[class_pos].astype(np.int64),
+          counts[class_pos].astype(np.int64), rank)
+
+
+def triplet_batches(data: SplitData, batch_size: int, seed: int,
+                    start_step: int = 0,
+                    split_name: str = 'train') -> Iterator[dict]:
+  """Endless numpy batches {'images': (B, 3, H, W, C) float32 in [-1, 1],
+  'labels': (B, 3) int32}; labels[:, 0] == labels[:, 1].
+
+  batch_size is this process's share. Batch t depends only on (data, seed, t):
+  start_step skips to it without reading images.
+  """
+  order, start, count, rank = _class_index(data.labels, split_name)
+  n = len(data.labels)
+  images = tf.constant(data.images)
+  labels = tf.constant(data.labels)
+  order, start, count, rank = map(tf.constant, (order, start, count, rank))
+
+  anchors = (tf.data.Dataset.range(n)
+             .shuffle(n, seed=seed, reshuffle_each_iteration=True)
+             .repeat().batch(batch_size, drop_remainder=True))
+  steps = tf.data.Dataset.range(tf.int64.max)
+  ds = tf.data.Dataset.zip(anchors, steps).skip(start_step)
+
+  def make_batch(i1, step):
+    u = tf.random.stateless_uniform([2, batch_size], seed=tf.stack(
+        [tf.cast(seed, tf.int64), step]), dtype=tf.float32)
+    # x2: a different member of x1's class, uniformly.
+    c = tf.gather(count, i1)
+    offset = 1 + tf.cast(u[0] * tf.cast(c - 1, tf.float32), tf.int64)
+    offset = tf.minimum(offset, c - 1)
+    i2 = tf.gather(order, tf.gather(start, i1) +
+                   (tf.gather(rank, i1) + offset) % c)
+    i3 = tf.minimum(tf.cast(u[1] * n, tf.int64), n - 1)
+    idx = tf.stack([i1, i2, i3], axis=1)  # (B, 3)
+    x = tf.cast(tf.gather(images, idx), tf.float32) / 127.5 - 1.0
+    return {'images': x, 'labels': tf.gather(labels, idx)}
+
+  ds = ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE,
+              deterministic=True).prefetch(tf.data.AUTOTUNE)
+  return iter(tfds.as_numpy(ds))
+
+
+def eval_batches(images: np.ndarray, batch_size: int):
+  """Yields (start, float images in [-1, 1]) chunks of a uint8 array (N, H, W, C)."""
+  for start in range(0, len(images), batch_size):
+    yield start, images[start:start + batch_size].astype(np.float32) / 127.5 - 1
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """Model images in [-1, 1] -> uint8 in [0, 255]."""
+  return np.clip(np.round((np.asarray(images) + 1) * 127.5), 0, 255).astype(
+      np.uint8)

@@ -1,0 +1,51 @@
+"""python -m dvae_jax.main --config=configs/default.py --workdir=DIR
+
+Trains (resuming from DIR's newest checkpoint), then evaluates and draws.
+"""
+import logging as pylogging
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file(
+    'config', None, 'Path to an ml_collections config file, e.g. '
+    'configs/default.py or configs/default.py:tiny.', lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and '
+                    'results; a second run on it resumes.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+class _DropLibraryChatter(pylogging.Filter):
+  """Orbax logs every step of every save at INFO; keep its warnings only."""
+
+  def filter(self, record):
+    return record.levelno >= pylogging.WARNING or '/orbax/' not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  import jax  # after flag parsing, so --help stays fast
+  import tensorflow as tf
+  tf.config.set_visible_devices([], 'GPU')  # the accelerators belong to JAX
+  jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
+      os.environ.get('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla')))
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+  from dvae_jax import errors, train
+  logging.get_absl_handler().addFilter(_DropLibraryChatter())
+  logging.info('JAX devices: %s', jax.devices())
+  try:
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except errors.UserError as e:  # a user mistake: one line, not a traceback
+    logging.error('%s', e)
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,186 @@
+"""The networks of Mathieu et al. (2016): encoder, decoder and two discriminators.
+
+Pure Flax linen modules; they know nothing of data, losses or optimizers.
+Images are NHWC in [-1, 1]; the spatial size must be a multiple of 8 (three
+stride-2 stages bring it to size/8, 4x4 for the paper's 32x32).
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+NUM_DOWNSAMPLINGS = 3  # the paper's networks have three stride-2 stages
+
+
+class ConvBlock(nn.Module):
+  """conv + batch norm + ReLU, the paper's `convblock`."""
+  features: int
+  kernel: int
+  stride: int = 1
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    padding = 'SAME' if self.stride == 1 else 'VALID'
+    x = nn.Conv(self.features, (self.kernel, self.kernel), (self.stride,) * 2,
+                padding=padding, use_bias=False, dtype=self.dtype)(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                     dtype=self.dtype)(x)
+    return nn.relu(x)
+
+
+class UpConv(nn.Module):
+  """A 2x2 stride-2 transposed convolution, computed as 1x1 conv + depth-to-space.
+
+  Same function as `nn.ConvTranspose(features, (2, 2), (2, 2))`: every input
+  pixel writes its own 2x2 output block. The weight gradient of a strided
+  ConvTranspose is 10-20x slower on XLA CPU (see shared/STACK.md), this is not.
+  """
+  features: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):  # (N, H, W, C) -> (N, 2H, 2W, features)
+    n, h, w, _ = x.shape
+    x = nn.Conv(4 * self.features, (1, 1), use_bias=False, dtype=self.dtype)(x)
+    x = x.reshape(n, h, w, 2, 2, self.features)
+    x = x.transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, self.features)
+    bias = self.param('bias', nn.initializers.zeros, (self.features,))
+    return x + bias.astype(x.dtype)
+
+
+class Encoder(nn.Module):
+  """x (N, H, W, C) -> s (N, s_dim), z_mean (N, z_dim), z_logvar (N, z_dim).
+
+  The paper's "big" encoder: widths nF, 2nF, 4nF, 8nF with a 2x2 stride-2
+  convblock between them, then linear heads for s and for q(z|x).
+  """
+  width: int
+  s_dim: int
+  z_dim: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    x = x.astype(self.dtype)
+    w = self.width
+    x = ConvBlock(w, 3, dtype=self.dtype)(x, train)
+    x = ConvBlock(w, 3, dtype=self.dtype)(x, train)
+    for stage in range(1, NUM_DOWNSAMPLINGS + 1):
+      x = ConvBlock(w * 2**stage, 2, stride=2, dtype=self.dtype)(x, train)
+      x = ConvBlock(w * 2**stage, 3, dtype=self.dtype)(x, train)
+    x = x.reshape(x.shape[0], -1)
+    s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
+    z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
+    z_logvar = nn.Dense(self.z_dim, dtype=self.dtype, name='z_logvar_head')(x)
+    return (s.astype(jnp.float32), z_mean.astype(jnp.float32),
+            z_logvar.astype(jnp.float32))
+
+
+class Decoder(nn.Module):
+  """s (N, s_dim), z (N, z_dim) -> image (N, H, W, C) in [-1, 1] (tanh)."""
+  width: int
+  image_size: int
+  channels: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, s, z, train: bool):
+    base = self.image_size // 2**NUM_DOWNSAMPLINGS
+    top = self.width * 2**NUM_DOWNSAMPLINGS
+    # Two projections summed, as in the paper: s and z enter symmetrically.
+    x = (nn.Dense(base * base * top, dtype=self.dtype, name='s_proj')(s) +
+         nn.Dense(base * base * top, dtype=self.dtype, name='z_proj')(z))
+    x = x.reshape(s.shape[0], base, base, top)
+    for stage in range(NUM_DOWNSAMPLINGS, 0, -1):
+      x = ConvBlock(self.width * 2**stage, 3, dtype=self.dtype)(x, train)
+      x = UpConv(self.width * 2**(stage - 1), dtype=self.dtype)(x)
+      x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                               dtype=self.dtype)(x))
+    x = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
+    return jnp.tanh(x.astype(jnp.float32))
+
+
+class _DiscriminatorTrunk(nn.Module):
+  """3x3 conv, LeakyReLU, three stride-2 stages; stage_inputs[i] (N, C_i), if
+  given, is added to every position of stage i's feature maps."""
+  width: int
+  dropout_rate: float
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, stage_inputs, train: bool):
+    x = x.astype(self.dtype)
+    x = nn.leaky_relu(nn.Conv(self.width, (3, 3), dtype=self.dtype)(x), 0.2)
+    for stage in range(NUM_DOWNSAMPLINGS):
+      features = self.width * 2**stage
+      x = nn.Conv(features, (2, 2), (2, 2), padding='VALID', dtype=self.dtype)(x)
+      x = nn.leaky_relu(x, 0.2)
+      x = nn.leaky_relu(nn.Conv(features, (3, 3), dtype=self.dtype)(x), 0.2)
+      if stage_inputs is not None:
+        x = x + stage_inputs[stage][:, None, None, :].astype(self.dtype)
+    x = x.reshape(x.shape[0], -1)
+    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
+
+
+class LabelDiscriminator(nn.Module):
+  """The paper's D(x, id): x (N, H, W, C), labels (N,) int -> logits (N,).
+
+  The class label enters as a learned embedding added to the feature maps
+  after each of the three stages.
+  """
+  width: int
+  num_classes: int
+  dropout_rate: float = 0.5
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, labels, train: bool):
+    stage_inputs = [
+        nn.Embed(self.num_classes, self.width * 2**stage,
+                 name=f'label_embedding_{stage}')(labels)
+        for stage in range(NUM_DOWNSAMPLINGS)]
+    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype)(
+        x, stage_inputs, train)
+
+
+class PairDiscriminator(nn.Module):
+  """D(x_a, x_b): are two images of one class (real) or is x_b generated?
+
+  x_a, x_b (N, H, W, C) -> logits (N,). Needs no class count (Szabo et al.
+  2018; Jha et al. 2018), so it scales to unbounded identities.
+  """
+  width: int
+  dropout_rate: float = 0.5
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_a, x_b, train: bool):
+    x = jnp.concatenate([x_a, x_b], axis=-1)
+    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype)(
+        x, None, train)
+
+
+def reparameterize(rng: jax.Array, mean: jax.Array,
+                   logvar: jax.Array) -> jax.Array:
+  """z = mean + exp(logvar / 2) * eps, eps ~ N(0, I); logvar is log sigma^2."""
+  eps = jax.random.normal(rng, mean.shape, mean.dtype)
+  return mean + jnp.exp(0.5 * logvar) * eps
+
+
+
+class ZClassifier(nn.Module):
+  """An identity classifier on z: z (N, z_dim) -> logits (N, num_classes).
+
+  Beyond the paper: an adversary on the code itself (as in Fader networks),
+  since the image-space adversary lets the decoder ignore identity in z rather
+  than z dropping it (PAPER.md, calibration).
+  """
+  num_classes: int
+  hidden: int = 256
+
+  @nn.compact
+  def __call__(self, z):
+    z = nn.relu(nn.Dense(self.hidden)(z))
+    z = nn.relu(nn.Dense(self.hidden)(z))
+    return nn.Dense(self.num_classes)(z)

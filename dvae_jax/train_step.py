@@ -1,0 +1,174 @@
+"""The jitted train step: one generator update, then one adversary update on
+the fakes of the same forward pass. It knows nothing of files.
+
+A batch is {'images': (B, 3, H, W, C) float32 in [-1, 1], 'labels': (B, 3)
+int32}: group 0 and 1 (x1, x2) share a class, group 2 (x3) is any class.
+Groups sit on axis 1 so that splitting B across devices keeps every reshape
+local to a device.
+"""
+import functools
+from typing import Dict
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from dvae_jax import losses, models, parallel
+from dvae_jax.state import Networks, TrainState
+
+# The seven decodes of a step, as (s source, z source) groups:
+# reconstructions (1,1) (2,2) (3,3); same-class swaps (2,1) (1,2);
+# adversarial fakes (2,3) (3,2), which should show the identity of their s.
+S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
+Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
+FAKES = slice(5, 7)
+
+
+def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
+                     rng, train: bool):
+  """Forward pass of encoder and decoder; returns per-term losses and extras."""
+  images, labels = batch['images'], batch['labels']
+  b, g = images.shape[:2]
+  flat = images.reshape((b * g,) + images.shape[2:])
+  (s, z_mean, z_logvar), enc_vars = networks.encoder.apply(
+      {'params': gen_params['encoder'],
+       'batch_stats': state.batch_stats['encoder']},
+      flat, train=train, mutable=['batch_stats'])
+  z = models.reparameterize(rng, z_mean, z_logvar)
+  s, z = s.reshape(b, g, -1), z.reshape(b, g, -1)
+  s_in = s[:, S_GROUPS].reshape(b * len(S_GROUPS), -1)
+  z_in = z[:, Z_GROUPS].reshape(b * len(Z_GROUPS), -1)
+  decoded, dec_vars = networks.decoder.apply(
+      {'params': gen_params['decoder'],
+       'batch_stats': state.batch_stats['decoder']},
+      s_in, z_in, train=train, mutable=['batch_stats'])
+  decoded = decoded.reshape((b, len(S_GROUPS)) + images.shape[2:])
+  terms = {
+      'reconstruction': losses.reconstruction_loss(
+          [decoded[:, i] for i in range(3)], [images[:, i] for i in range(3)]),
+      'swap': losses.swap_loss(decoded[:, 3], decoded[:, 4], images[:, 0],
+                               images[:, 1]),
+      'kl': losses.gaussian_kl(z_mean, z_logvar),
+  }
+  extras = {
+      'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
+      'fake_labels': labels[:, 1:3],
+      'z': z,  # (B, 3, z_dim)
+      'batch_stats': {'encoder': enc_vars['batch_stats'],
+                      'decoder': dec_vars['batch_stats']},
+  }
+  return terms, extras
+
+
+def _flat(x):
+  """(B, G, ...) -> (B*G, ...)."""
+  return x.reshape((-1,) + x.shape[2:])
+
+
+def _adversary_logits(networks: Networks, adv_params, batch, fakes,
+                      fake_labels, rng, train: bool):
+  """D's logits on (real, fake) inputs; the pair D compares with x1."""
+  images, labels = batch['images'], batch['labels']
+  d = networks.discriminator
+  variables = {'params': adv_params['discriminator']}
+  rng_real, rng_fake = jax.random.split(rng)
+  if isinstance(d, models.LabelDiscriminator):
+    # Real: (x2, id2), (x3, id3). Fake: (Dec(s2, z3), id2), (Dec(s3, z2), id3).
+    real = d.apply(variables, _flat(images[:, 1:3]), _flat(labels[:, 1:3]),
+                   train=train, rngs={'dropout': rng_real})
+    fake = d.apply(variables, _flat(fakes), _flat(fake_labels), train=train,
+                   rngs={'dropout': rng_fake})
+  else:
+    # Real: (x1, x2), same class. Fake: (x1, Dec(s2, z3)), x2's identity.
+    x1 = images[:, 0]
+    real = d.apply(variables, x1, images[:, 1], train=train,
+                   rngs={'dropout': rng_real})
+    fake = d.apply(variables, x1, fakes[:, 0], train=train,
+                   rngs={'dropout': rng_fake})
+  return real, fake
+
+
+def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
+               adv_tx, config) -> tuple[TrainState, Dict[str, jax.Array]]:
+  """One update of both players. Pure: state, batch -> new state, metrics."""
+  rng = jax.random.fold_in(jax.random.key(config.seed), state.step)
+  z_rng, gen_d_rng, adv_d_rng = jax.random.split(rng, 3)
+  w = config.loss
+  kl_weight = w.kl / (config.image_size**2 * config.channels)
+
+  def generator_loss(gen_params):
+    terms, extras = _generator_terms(gen_params, state, batch, networks,
+                                     z_rng, train=True)
+    total = (w.reconstruction * terms['reconstruction'] +
+             w.swap * terms['swap'] + kl_weight * terms['kl'])
+    if networks.discriminator is not None:
+      _, fake = _adversary_logits(networks, state.adv_params, batch,
+                                  extras['fakes'], extras['fake_labels'],
+                                  gen_d_rng, train=True)
+      terms['adversarial'] = losses.generator_adversarial_loss(
+          fake, w.real_target)
+      total += w.adversarial * terms['adversarial']
+    if networks.z_classifier is not None:
+      logits = networks.z_classifier.apply(
+          {'params': state.adv_params['z_classifier']}, _flat(extras['z']))
+      terms['z_confusion'] = losses.classifier_confusion_loss(logits)
+      total += w.z_classifier * terms['z_confusion']
+    terms['generator_total'] = total
+    return total, (terms, extras)
+
+  (_, (terms, extras)), gen_grads = jax.value_and_grad(
+      generator_loss, has_aux=True)(state.gen_params)
+  gen_updates, gen_opt_state = gen_tx.update(gen_grads, state.gen_opt_state,
+                                             state.gen_params)
+  gen_params = optax.apply_updates(state.gen_params, gen_updates)
+
+  fakes = jax.lax.stop_gradient(extras['fakes'])
+  z = jax.lax.stop_gradient(extras['z'])
+
+  def adversary_loss(adv_params):
+    adv_terms = {}
+    total = 0.0
+    if networks.discriminator is not None:
+      real, fake = _adversary_logits(networks, adv_params, batch, fakes,
+                                     extras['fake_labels'], adv_d_rng,
+                                     train=True)
+      adv_terms['discriminator'] = losses.discriminator_loss(
+          real, fake, w.real_target)
+      adv_terms['discriminator_accuracy'] = 0.5 * (
+          jnp.mean(real > 0) + jnp.mean(fake < 0))
+      total += adv_terms['discriminator']
+    if networks.z_classifier is not None:
+      logits = networks.z_classifier.apply(
+          {'params': adv_params['z_classifier']}, _flat(z))
+      z_labels = batch['labels'].reshape(-1)
+      adv_terms['z_classifier'] = losses.classification_loss(logits, z_labels)
+      adv_terms['z_classifier_accuracy'] = jnp.mean(
+          jnp.argmax(logits, -1) == z_labels)
+      total += adv_terms['z_classifier']
+    return total, adv_terms
+
+  (_, adv_terms), adv_grads = jax.value_and_grad(
+      adversary_loss, has_aux=True)(state.adv_params)
+  adv_updates, adv_opt_state = adv_tx.update(adv_grads, state.adv_opt_state,
+                                             state.adv_params)
+  adv_params = optax.apply_updates(state.adv_params, adv_updates)
+
+  new_state = state.replace(
+      step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
+      batch_stats=extras['batch_stats'], adv_params=adv_params,
+      adv_opt_state=adv_opt_state)
+  metrics = {**terms, **adv_terms,
+             'generator_grad_norm': optax.global_norm(gen_grads),
+             'adversary_grad_norm': optax.global_norm(adv_grads),
+             'generator_param_norm': optax.global_norm(gen_params)}
+  return new_state, metrics
+
+
+def make_train_step(networks: Networks, gen_tx, adv_tx, config, mesh):
+  """jit(train_step) for the mesh: batch split over devices, state replicated
+  and donated (updated in place)."""
+  step = functools.partial(train_step, networks=networks, gen_tx=gen_tx,
+                           adv_tx=adv_tx, config=config)
+  replicated = parallel.replicated(mesh)
+  return jax.jit(step, in_shardings=(replicated, parallel.data_sharded(mesh)),
+                 out_shardings=(replicated, replicated), donate_argnums=0)

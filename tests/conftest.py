@@ -1,0 +1,32 @@
+"""Shared fixtures: the built-in dataset built once per session, tiny configs."""
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from configs import default  # noqa: E402
+from dvae_jax.datasets import glyphs  # noqa: E402
+
+tf.config.set_visible_devices([], 'GPU')
+# Identical jitted functions recompile in every test; the cache makes it cheap.
+jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
+    '~/.cache/dvae_jax/xla-tests'))
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+
+
+@pytest.fixture(scope='session')
+def glyphs_data_dir(tmp_path_factory):
+  """A tfds data_dir holding the built-in dataset (res32), built offline."""
+  data_dir = str(tmp_path_factory.mktemp('tfds'))
+  glyphs.ensure_built(data_dir, 'res32')
+  return data_dir
+
+
+@pytest.fixture
+def tiny_config(glyphs_data_dir):
+  config = default.get_config('tiny')
+  config.data_dir = glyphs_data_dir
+  return config

@@ -1,0 +1,80 @@
+"""Shapes of every module, and the up-convolution's equivalence to ConvTranspose."""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dvae_jax import models
+
+
+@pytest.mark.parametrize('size', [32, 64])
+def test_encoder_decoder_shapes(size):
+  x = jnp.zeros((5, size, size, 3))
+  enc = models.Encoder(width=4, s_dim=6, z_dim=7)
+  enc_vars = enc.init(jax.random.key(0), x, train=False)
+  s, z_mean, z_logvar = enc.apply(enc_vars, x, train=False)
+  assert (s.shape, z_mean.shape, z_logvar.shape) == ((5, 6), (5, 7), (5, 7))
+  dec = models.Decoder(width=4, image_size=size, channels=3)
+  dec_vars = dec.init(jax.random.key(1), s, z_mean, train=False)
+  out = dec.apply(dec_vars, s, z_mean, train=False)
+  assert out.shape == (5, size, size, 3)
+  assert float(jnp.max(jnp.abs(out))) <= 1.0  # tanh output
+
+
+def test_encoder_batch_norm_updates_in_training_only():
+  x = jax.random.normal(jax.random.key(0), (4, 32, 32, 1))
+  enc = models.Encoder(width=2, s_dim=3, z_dim=3)
+  variables = enc.init(jax.random.key(1), x, train=False)
+  _, updated = enc.apply(variables, x, train=True, mutable=['batch_stats'])
+  before = jax.tree.leaves(variables['batch_stats'])
+  after = jax.tree.leaves(updated['batch_stats'])
+  assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_upconv_equals_strided_conv_transpose():
+  x = jax.random.normal(jax.random.key(0), (2, 3, 4, 5))
+  up = models.UpConv(features=6)
+  up_vars = up.init(jax.random.key(1), x)
+  bias = jax.random.normal(jax.random.key(2), (6,))
+  kernel = up_vars['params']['Conv_0']['kernel']  # (1, 1, 5, 2 * 2 * 6)
+  # Output channel (dy, dx, c) of the 1x1 conv is tap (dy, dx) of the
+  # transposed kernel; flax's ConvTranspose (a fractionally strided conv)
+  # applies its kernel spatially flipped.
+  k = kernel[0, 0].reshape(5, 2, 2, 6).transpose(1, 2, 0, 3)[::-1, ::-1]
+  ref = nn.ConvTranspose(6, (2, 2), (2, 2), padding='VALID')
+  ref_out = ref.apply({'params': {'kernel': k, 'bias': bias}}, x)
+  out = up.apply({'params': {'Conv_0': {'kernel': kernel}, 'bias': bias}}, x)
+  assert out.shape == (2, 6, 8, 6)
+  np.testing.assert_allclose(out, ref_out, atol=1e-5)
+
+
+def test_label_discriminator_depends_on_label():
+  x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
+  d = models.LabelDiscriminator(width=4, num_classes=10, dropout_rate=0.5)
+  variables = d.init(jax.random.key(1), x, jnp.zeros(3, jnp.int32), train=False)
+  a = d.apply(variables, x, jnp.array([0, 1, 2]), train=False)
+  b = d.apply(variables, x, jnp.array([3, 4, 5]), train=False)
+  assert a.shape == (3,)
+  assert not np.allclose(a, b)
+
+
+def test_pair_discriminator_shape():
+  x = jnp.ones((3, 32, 32, 1))
+  d = models.PairDiscriminator(width=4)
+  variables = d.init(jax.random.key(1), x, x, train=False)
+  assert d.apply(variables, x, -x, train=False).shape == (3,)
+
+
+def test_z_classifier_shape():
+  clf = models.ZClassifier(num_classes=11, hidden=8)
+  variables = clf.init(jax.random.key(0), jnp.zeros((4, 5)))
+  assert clf.apply(variables, jnp.zeros((4, 5))).shape == (4, 11)
+
+
+def test_reparameterize_moments():
+  mean = jnp.full((20000, 1), 2.0)
+  logvar = jnp.full((20000, 1), np.log(9.0))  # sigma = 3
+  z = models.reparameterize(jax.random.key(0), mean, logvar)
+  assert float(jnp.mean(z)) == pytest.approx(2.0, abs=0.1)
+  assert float(jnp.std(z)) == pytest.approx(3.0, abs=0.1)
