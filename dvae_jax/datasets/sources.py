@@ -76,7 +76,7 @@ def prepare(builder: tfds.core.DatasetBuilder,
   except OSError as e:  # requests' ConnectionError and socket timeouts too
     if _is_ours(builder):
       raise
-    urls = sorted((builder.url_infos or {}).keys())[:3]
+    urls = sorted((builder.url_infos or {}).keys())
     raise errors.UserError(
         f'dataset {builder.name!r} could not be downloaded ({type(e).__name__}: '
         f'{str(e)[:200]}); no network? On a machine with the network run\n'
