@@ -51,8 +51,12 @@ def _fingerprint(path: str) -> list:
   if os.path.isfile(path):
     st = os.stat(path)
     return [st.st_size, st.st_mtime_ns]
-  return [(os.path.relpath(f, path), os.stat(f).st_size, os.stat(f).st_mtime_ns)
-          for files in _image_files(path).values() for f in files]
+  out = []
+  for files in _image_files(path).values():
+    for f in files:
+      st = os.stat(f)
+      out.append((os.path.relpath(f, path), st.st_size, st.st_mtime_ns))
+  return out
 
 
 def _class_names(path: str) -> list[str]:
@@ -76,11 +80,11 @@ def _check(path: str) -> None:
     if not {'images', 'labels'} <= keys:
       raise errors.UserError(f'{path!r} holds {sorted(keys)}; it needs arrays '
                              "'images' (N, H, W[, C]) and 'labels' (N,)")
-  elif len(_image_files(path)) < 2:
+  elif len(classes := _image_files(path)) < 2:
     raise errors.UserError(
         f'{path!r} needs one sub-folder per class with images inside '
         f'({", ".join(IMAGE_EXTENSIONS)}), at least two classes; found '
-        f'{len(_image_files(path))}')
+        f'{len(classes)}')
 
 
 def _to_rgb_uint8(image: np.ndarray, where: str) -> np.ndarray:
@@ -98,8 +102,9 @@ def _to_rgb_uint8(image: np.ndarray, where: str) -> np.ndarray:
   if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
     raise errors.UserError(f'{where}: an image has shape {image.shape}; use '
                            '(H, W) or (H, W, C) with C in 1, 3, 4')
-  return np.broadcast_to(image, image.shape[:2] + (3,)).copy() if \
-      image.shape[-1] == 1 else image[..., :3]
+  if image.shape[-1] == 1:
+    image = np.repeat(image, 3, axis=-1)
+  return image[..., :3]  # RGBA loses alpha
 
 
 @dataclasses.dataclass(eq=False)

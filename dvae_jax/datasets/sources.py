@@ -71,8 +71,6 @@ def prepare(builder: tfds.core.DatasetBuilder,
   try:
     with bounded_downloads():
       builder.download_and_prepare(download_config=config)
-  except errors.UserError:
-    raise
   except OSError as e:  # requests' ConnectionError and socket timeouts too
     if _is_ours(builder):
       raise

@@ -21,8 +21,8 @@ Features: image (60, 60, 3), label = character, action, viewpoint, frame
 """
 from __future__ import annotations
 
-import glob
 import os
+import re
 
 import h5py
 import numpy as np
@@ -35,6 +35,7 @@ from dvae_jax.datasets import sources, splits
 URL = 'http://www.scottreed.info/files/nips2015-analogy-data.tar.gz'
 ARCHIVE = 'nips2015-analogy-data.tar.gz'
 SPLITS_FILE = 'sprites_splits.mat'
+CHARACTER_FILE = re.compile(r'^sprites_(\d+)\.mat$')
 NUM_CHARACTERS = 672
 ACTIONS = ('spellcast', 'thrust', 'walk', 'slash', 'shoot')
 VIEWPOINTS = ('up', 'left', 'down', 'right')
@@ -138,9 +139,8 @@ class DvaeSprites(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     data = self._locate(dl_manager)
     by_split = read_splits(os.path.join(data, SPLITS_FILE))
-    files = {int(os.path.basename(p)[len('sprites_'):-len('.mat')]): p
-             for p in glob.glob(os.path.join(data, 'sprites_*.mat'))
-             if os.path.basename(p)[len('sprites_'):-len('.mat')].isdigit()}
+    files = {int(m.group(1)): os.path.join(data, m.group(0))
+             for m in map(CHARACTER_FILE.match, os.listdir(data)) if m}
     bad = [i for ids in by_split.values() for i in ids
            if not 0 <= i < NUM_CHARACTERS]
     if bad:
