@@ -26,6 +26,7 @@ setuptools.setup(
         'pillow==13.0.0',
         'scikit-learn==1.9.1',  # identity probes
         'h5py==3.14.0',  # 2D Sprites .mat (HDF5) files
+        'scipy==1.17.1',  # 2D Sprites split file (MATLAB v5 .mat)
         'absl-py==2.5.1',
     ],
     extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0']},

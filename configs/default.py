@@ -14,8 +14,20 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # Data: any tfds dataset with an image and a label feature.
   config.dataset = 'dvae_glyphs/res32'
   config.data_dir = ml_collections.FieldReference(None, field_type=str)
+  # Your own images instead: a folder with one sub-folder per class, or an
+  # .npz with `images` and `labels`; when set, `dataset` is not used.
+  config.data_path = ml_collections.FieldReference(None, field_type=str)
+  # With data_path: classes held out of training, as unseen identities
+  # (the 'test' split); 0 makes 'test' the held-out images of training classes.
+  config.test_classes = 0
+  # Where the files of a manually downloaded dataset are (tfds manual_dir);
+  # None: <data_dir>/downloads/manual.
+  config.manual_dir = ml_collections.FieldReference(None, field_type=str)
   config.image_key = 'image'
   config.label_key = 'label'
+  # Features stacked into the known nuisance factors (e.g. NORB's
+  # label_azimuth); () uses a 'factors' feature when the dataset has one.
+  config.factor_keys = ()
   config.train_split = 'train'
   config.heldout_split = 'heldout'  # training identities, new nuisances
   config.test_split = 'test'  # identities never seen in training

@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from dvae_jax import datasets  # noqa: F401  registers our tfds builders
 from dvae_jax import errors
+from dvae_jax.datasets import folder, sources
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,23 +36,43 @@ class DatasetInfo:
 
 
 def get_builder(config) -> tfds.core.DatasetBuilder:
-  """The tfds builder of config.dataset, prepared (offline for our own)."""
-  try:
-    builder = tfds.builder(config.dataset, data_dir=config.data_dir)
-  except tfds.core.registered.DatasetNotFoundError as e:
+  """The tfds builder of config.dataset (or of config.data_path), prepared.
+
+  Our own builders build offline from their files; a catalog dataset that
+  cannot be downloaded fails within seconds with the fix (sources.prepare).
+  """
+  if config.get('data_path'):
+    builder = folder.builder_for(config.data_path, config.get('test_classes', 0),
+                                 config.data_dir)
+  else:
+    try:
+      builder = tfds.builder(config.dataset, data_dir=config.data_dir)
+    except tfds.core.registered.DatasetNotFoundError as e:
+      raise errors.UserError(
+          f'unknown dataset {config.dataset!r}: set --config.dataset to a tfds '
+          "name such as 'dvae_glyphs/res32' or 'mnist', or --config.data_path "
+          'to a folder of labeled images') from e
+  return sources.prepare(builder, config.get('manual_dir'))
+
+
+def _factor_keys(config, builder) -> tuple:
+  """Features that form the factors vector: config.factor_keys, else 'factors'."""
+  keys = tuple(config.get('factor_keys') or ())
+  missing = [k for k in keys if k not in builder.info.features]
+  if missing:
     raise errors.UserError(
-        f'unknown dataset {config.dataset!r}: set --config.dataset to a tfds '
-        "name such as 'dvae_glyphs/res32' or 'mnist'") from e
-  if not builder.is_prepared():
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        try_download_gcs=False))
-  return builder
+        f'config.factor_keys names {missing}, which {builder.info.name!r} lacks; '
+        f'its features are {sorted(builder.info.features.keys())}')
+  if not keys and 'factors' in builder.info.features:
+    keys = ('factors',)
+  return keys
 
 
 def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
   features = builder.info.features
-  factor_names = ()
-  if 'factors' in features:
+  keys = _factor_keys(config, builder)
+  factor_names = keys
+  if keys == ('factors',):
     metadata = builder.info.metadata or {}
     factor_names = tuple(metadata.get('factor_names', ()))
   return DatasetInfo(
@@ -87,13 +108,15 @@ def load_split(config, builder, split: str, shard: bool = True,
   ds = builder.as_dataset(split=split, shuffle_files=False)
   if max_examples is not None:
     ds = ds.take(max_examples)
-  has_factors = 'factors' in builder.info.features
+  factor_keys = _factor_keys(config, builder)
+  has_factors = bool(factor_keys)
 
   def prepare(example):
     out = {'image': _to_model_size(example[config.image_key], config),
            'label': tf.cast(example[config.label_key], tf.int32)}
-    if has_factors:
-      out['factors'] = tf.cast(example['factors'], tf.float32)
+    if has_factors:  # scalar features and vectors alike -> (F,)
+      out['factors'] = tf.concat([tf.reshape(tf.cast(example[k], tf.float32),
+                                             [-1]) for k in factor_keys], 0)
     return out
 
   ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(1024)

@@ -17,6 +17,8 @@ import functools
 import numpy as np
 import tensorflow_datasets as tfds
 
+from dvae_jax.datasets import sources
+
 FACTOR_NAMES = ('pos_x', 'pos_y', 'scale', 'rotation', 'light')
 NUM_FACTORS = len(FACTOR_NAMES)
 
@@ -358,8 +360,5 @@ class DvaeGlyphs(tfds.core.GeneratorBasedBuilder):
 def ensure_built(data_dir: str | None = None,
                  config_name: str = 'res32') -> tfds.core.DatasetBuilder:
   """Prepared `dvae_glyphs/<config_name>` builder, built offline if needed."""
-  builder = tfds.builder(f'dvae_glyphs/{config_name}', data_dir=data_dir)
-  if not builder.is_prepared():
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(try_download_gcs=False))
-  return builder
+  return sources.prepare(
+      tfds.builder(f'dvae_glyphs/{config_name}', data_dir=data_dir))

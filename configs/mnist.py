@@ -1,0 +1,24 @@
+"""MNIST (tfds `mnist`): class = digit. `--config=configs/mnist.py[:tiny]`.
+
+Downloaded by tfds on first use. Numbers follow ../shared/PAPER.md; what is not
+set here is configs/default.py's.
+"""
+from configs import default
+
+
+def get_config(variant: str = ''):
+  config = default.get_config(variant)
+  config.dataset = 'mnist'
+  config.channels = 1
+  config.resize = 'pad'  # the code pads 28 -> 32 (PAPER.md, Networks)
+  # MNIST has no identities beyond the 10 digits, so no split can hold out
+  # unseen ones: probes and swap grids both use the test images of the same
+  # digits.
+  config.heldout_split = 'test'
+  config.test_split = 'test'
+  if variant != 'tiny':
+    # s and z of 16 dims: the MNIST rows of Jha et al. 2018 (PAPER.md), the
+    # published numbers to compare with.
+    config.model.s_dim = 16
+    config.model.z_dim = 16
+  return config

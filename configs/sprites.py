@@ -1,0 +1,23 @@
+"""2D Sprites (Reed et al. 2015): class = character. `--config=configs/sprites.py`.
+
+Built by dvae_jax/datasets/sprites.py from the authors' archive, downloaded
+when the network allows, else from manual_dir. Test characters are never seen
+in training. Numbers follow ../shared/PAPER.md.
+"""
+from configs import default
+
+
+def get_config(variant: str = ''):
+  config = default.get_config(variant)
+  config.dataset = 'dvae_sprites'
+  config.channels = 3
+  config.resize = 'resize'  # 60 -> 32 (PAPER.md, Networks)
+  config.factor_keys = ('action', 'viewpoint', 'frame')
+  config.heldout_split = 'heldout'  # training characters, other frames
+  config.test_split = 'test'  # unseen characters
+  if variant != 'tiny':
+    config.model.width = 14  # nF = 14 for Sprites in the code
+    # z 512, s 64: the code's defaults, also Jha et al.'s Sprites dims.
+    config.model.s_dim = 64
+    config.model.z_dim = 512
+  return config

@@ -1,0 +1,21 @@
+"""Extended Yale B cropped faces: class = person. `--config=configs/yaleb.py`.
+
+Built by dvae_jax/datasets/yaleb.py from CroppedYale/ in manual_dir. Test
+people are never seen in training; 'heldout' is training people under other
+lighting. Numbers follow ../shared/PAPER.md.
+"""
+from configs import default
+
+
+def get_config(variant: str = ''):
+  config = default.get_config(variant)
+  config.dataset = 'dvae_yaleb'
+  config.channels = 1
+  config.resize = 'resize'  # 192x168 -> 32x32
+  config.factor_keys = ('light_azimuth', 'light_elevation')
+  config.heldout_split = 'heldout'
+  config.test_split = 'test'
+  config.loss.adversarial = 1.0  # the code's weight for Extended YaleB
+  config.learning_rate = 2e-4  # the code's learning rates for YaleB
+  config.disc_learning_rate = 2e-4
+  return config

@@ -1,0 +1,198 @@
+"""Your own labeled images as a tfds dataset: `--config.data_path=PATH`.
+
+PATH is either
+- a folder with one sub-folder per class, images inside in any format Pillow
+  reads (png, jpg, bmp, gif, tif, pgm, ...); the sub-folder name is the class;
+- an `.npz` with `images` (N, H, W) or (N, H, W, C), uint8 or float in [0, 1],
+  and `labels` (N,) of ints or strings.
+Splits: 'train' and 'heldout' (a tenth of each training class's images) hold
+the training classes; 'test' holds `test_classes` classes never trained on
+(chosen by a seeded permutation), or, when test_classes is 0, the heldout
+images again. Images are stored as RGB at their own size; the input pipeline
+brings them to the model size.
+
+tfds caches a build under a builder-config name; ours is a hash of the path,
+its file listing (names, sizes, mtimes) and test_classes, so two folders, or
+one folder edited, never share a stale build.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from dvae_jax import errors
+from dvae_jax.datasets import splits
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff',
+                    '.pgm', '.ppm', '.pbm', '.webp')
+SEED = 0
+
+
+def _image_files(path: str) -> dict[str, list[str]]:
+  """{class name: sorted image paths} of a folder of class sub-folders."""
+  classes = {}
+  for name in sorted(os.listdir(path)):
+    sub = os.path.join(path, name)
+    if os.path.isdir(sub) and not name.startswith('.'):
+      files = sorted(
+          os.path.join(root, f) for root, _, fs in os.walk(sub) for f in fs
+          if f.lower().endswith(IMAGE_EXTENSIONS))
+      if files:
+        classes[name] = files
+  return classes
+
+
+def _fingerprint(path: str) -> list:
+  if os.path.isfile(path):
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+  out = []
+  for files in _image_files(path).values():
+    for f in files:
+      st = os.stat(f)
+      out.append((os.path.relpath(f, path), st.st_size, st.st_mtime_ns))
+  return out
+
+
+def _class_names(path: str) -> list[str]:
+  if os.path.isfile(path):
+    with np.load(path) as data:
+      return sorted({str(l) for l in data['labels'].tolist()})
+  return list(_image_files(path))
+
+
+def _check(path: str) -> None:
+  """UserError unless path is a usable folder or .npz."""
+  if not os.path.exists(path):
+    raise errors.UserError(f'config.data_path {path!r} does not exist')
+  if os.path.isfile(path):
+    try:
+      with np.load(path) as data:
+        keys = set(data.files)
+    except (OSError, ValueError) as e:
+      raise errors.UserError(f'config.data_path {path!r} is a file but not an '
+                             f'.npz ({e})') from e
+    if not {'images', 'labels'} <= keys:
+      raise errors.UserError(f'{path!r} holds {sorted(keys)}; it needs arrays '
+                             "'images' (N, H, W[, C]) and 'labels' (N,)")
+  elif len(classes := _image_files(path)) < 2:
+    raise errors.UserError(
+        f'{path!r} needs one sub-folder per class with images inside '
+        f'({", ".join(IMAGE_EXTENSIONS)}), at least two classes; found '
+        f'{len(classes)}')
+
+
+def _to_rgb_uint8(image: np.ndarray, where: str) -> np.ndarray:
+  """(H, W) or (H, W, 1|3|4) uint8 or float in [0, 1] -> (H, W, 3) uint8."""
+  image = np.asarray(image)
+  if image.dtype != np.uint8:
+    if not np.issubdtype(image.dtype, np.floating) or image.min() < 0 or \
+        image.max() > 1:
+      raise errors.UserError(f'{where}: images must be uint8 or float in '
+                             f'[0, 1], got {image.dtype} in [{image.min()}, '
+                             f'{image.max()}]')
+    image = np.round(image * 255).astype(np.uint8)
+  if image.ndim == 2:
+    image = image[..., None]
+  if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
+    raise errors.UserError(f'{where}: an image has shape {image.shape}; use '
+                           '(H, W) or (H, W, C) with C in 1, 3, 4')
+  if image.shape[-1] == 1:
+    image = np.repeat(image, 3, axis=-1)
+  return image[..., :3]  # RGBA loses alpha
+
+
+@dataclasses.dataclass(eq=False)
+class FolderConfig(tfds.core.BuilderConfig):
+  """path: the folder or .npz; test_classes: classes held out as unseen."""
+  path: str = ''
+  test_classes: int = 0
+
+
+class DvaeFolder(tfds.core.GeneratorBasedBuilder):
+  """A folder of class sub-folders, or an .npz, as a dataset."""
+
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description=f'Labeled images from {self.builder_config.path}.',
+        features=tfds.features.FeaturesDict({
+            'image': tfds.features.Image(shape=(None, None, 3), dtype=np.uint8),
+            'label': tfds.features.ClassLabel(
+                names=_class_names(self.builder_config.path)),
+        }),
+        supervised_keys=('image', 'label'),
+        metadata=tfds.core.MetadataDict(path=self.builder_config.path))
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Local files only.
+    path = self.builder_config.path
+    names = self.info.features['label'].names
+    n_test = self.builder_config.test_classes
+    if not 0 <= n_test <= len(names) - 2:
+      raise errors.UserError(
+          f'test_classes={n_test}: {path!r} has {len(names)} classes and '
+          f'training needs at least two; use 0..{len(names) - 2}')
+    test = set(np.random.default_rng(SEED).permutation(len(names))[:n_test])
+    examples = self._examples(path)  # [(key, label, loader)]
+    by_class = {}
+    for ex in examples:
+      by_class.setdefault(ex[1], []).append(ex)
+    parts = {'train': [], 'heldout': [], 'test': []}
+    for label, members in sorted(by_class.items()):
+      if label in test:
+        parts['test'] += members
+        continue
+      held = splits.heldout_mask(len(members), seed=SEED + int(label))
+      for ex, h in zip(members, held):
+        parts['heldout' if h else 'train'].append(ex)
+    if not n_test:
+      parts['test'] = parts['heldout']
+    return {name: self._generate_examples(exs) for name, exs in parts.items()}
+
+  def _examples(self, path: str) -> list:
+    """[(key, label index, () -> (H, W, 3) uint8)] in a fixed order."""
+    index = {n: i for i, n in enumerate(self.info.features['label'].names)}
+    if os.path.isfile(path):
+      with np.load(path) as data:
+        images, labels = data['images'], data['labels']
+      if len(images) != len(labels):
+        raise errors.UserError(f'{path!r}: {len(images)} images but '
+                               f'{len(labels)} labels')
+      return [(str(i), index[str(l)],
+               lambda i=i: _to_rgb_uint8(images[i], f'{path}[{i}]'))
+              for i, l in enumerate(labels.tolist())]
+
+    def load(f):
+      try:
+        with Image.open(f) as im:
+          return np.asarray(im.convert('RGB'))
+      except OSError as e:
+        raise errors.UserError(f'cannot read image {f!r} ({e})') from e
+    return [(os.path.relpath(f, path), index[name], lambda f=f: load(f))
+            for name, files in _image_files(path).items() for f in files]
+
+  def _generate_examples(self, examples):
+    for key, label, load in examples:
+      yield key, {'image': load(), 'label': label}
+
+
+def builder_for(path: str, test_classes: int = 0,
+                data_dir: str | None = None) -> DvaeFolder:
+  """The (unprepared or cached) builder of a folder or .npz at path."""
+  path = os.path.abspath(os.path.expanduser(path))
+  _check(path)
+  digest = hashlib.sha1(repr((path, int(test_classes), _fingerprint(path)))
+                        .encode()).hexdigest()[:16]
+  config = FolderConfig(name=f'h{digest}', path=path,
+                        test_classes=int(test_classes),
+                        description=f'{path} ({test_classes} test classes)')
+  return DvaeFolder(config=config, data_dir=data_dir)

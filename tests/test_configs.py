@@ -1,0 +1,57 @@
+"""Each dataset config: its :tiny variant, its numbers, and MNIST / small NORB
+through the input pipeline and a short training on tfds' mock data."""
+import importlib
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from dvae_jax import input_pipeline, train
+
+CONFIGS = ('default', 'mnist', 'norb', 'sprites', 'yaleb')
+
+
+def get_config(name, variant=''):
+  return importlib.import_module(f'configs.{name}').get_config(variant)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_tiny_variant_keeps_the_dataset_and_shrinks_the_model(name):
+  full, tiny = get_config(name), get_config(name, 'tiny')
+  assert tiny.dataset == full.dataset and tiny.channels == full.channels
+  assert tiny.model.width < full.model.width
+  assert tiny.num_train_steps < full.num_train_steps
+  with pytest.raises(ValueError, match='unknown variant'):
+    get_config(name, 'huge')
+
+
+def test_paper_numbers():
+  mnist, norb = get_config('mnist'), get_config('norb')
+  sprites, yaleb = get_config('sprites'), get_config('yaleb')
+  assert (mnist.dataset, mnist.resize, mnist.channels) == ('mnist', 'pad', 1)
+  assert (norb.dataset, norb.label_key) == ('smallnorb', 'label_category')
+  assert sprites.model.width == 14 and sprites.model.z_dim == 512
+  assert yaleb.loss.adversarial == 1.0 and yaleb.learning_rate == 2e-4
+  for config in (mnist, norb, sprites, yaleb):
+    assert config.image_size == 32 and config.loss.reconstruction == 0.5
+
+
+@pytest.mark.parametrize('name,num_classes,factors', [
+    ('mnist', 10, ()),
+    ('norb', 5, ('label_elevation', 'label_azimuth', 'label_lighting')),
+])
+def test_catalog_dataset_loads_and_trains(name, num_classes, factors, tmp_path,
+                                          glyphs_data_dir):
+  config = get_config(name, 'tiny')
+  config.data_dir = glyphs_data_dir  # any data_dir: mock data is not written
+  config.num_train_steps = 2
+  with tfds.testing.mock_data(num_examples=60):
+    builder = input_pipeline.get_builder(config)
+    info = input_pipeline.dataset_info(config, builder)
+    assert (info.num_classes, info.factor_names) == (num_classes, factors)
+    data = input_pipeline.load_split(config, builder, config.train_split)
+    assert data.images.shape == (60, 32, 32, 1) and data.images.dtype == np.uint8
+    if factors:
+      assert data.factors.shape == (60, len(factors))
+    summary = train.train_and_evaluate(config, str(tmp_path))
+  assert summary['step'] == 2
