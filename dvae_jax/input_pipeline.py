@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dvae_jax import datasets  # noqa: F401  registers our tfds builders
-from dvae_jax import errors
+from dvae_jax import data_checks, errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +50,7 @@ def get_builder(config) -> tfds.core.DatasetBuilder:
 
 def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
   features = builder.info.features
+  data_checks.check_features(config, features)
   factor_names = ()
   if 'factors' in features:
     metadata = builder.info.metadata or {}
