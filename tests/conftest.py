@@ -58,3 +58,15 @@ def assert_same_params(workdir_a, step_a, workdir_b, step_b):
   jax.tree.map(np.testing.assert_array_equal,
                restore_params(workdir_a, step_a),
                restore_params(workdir_b, step_b))
+
+
+def on_batch(monkeypatch, index, action):
+  """Makes the trainer's batch number `index` (0-based, counted from the
+  start of this run) pass through action(batch) -> batch."""
+  from dvae_jax import input_pipeline
+  original = input_pipeline.triplet_batches
+
+  def patched(*args, **kwargs):
+    for i, batch in enumerate(original(*args, **kwargs)):
+      yield action(batch) if i == index else batch
+  monkeypatch.setattr(input_pipeline, 'triplet_batches', patched)
