@@ -73,3 +73,46 @@ def test_sigterm_to_the_cli_saves_and_exits(tmp_path, glyphs_data_dir):
   step = int(match.group(1))
   assert checkpointing.make_manager(
       str(tmp_path), keep=1, read_only=True).all_steps() == [step]
+
+
+_TWO_PROCESSES = '''
+import os, signal, sys
+import jax
+port, pid = sys.argv[1], int(sys.argv[2])
+jax.distributed.initialize(coordinator_address=f'127.0.0.1:{port}',
+                           num_processes=2, process_id=pid,
+                           initialization_timeout=60)
+from dvae_jax import preemption
+with preemption.StopOnSignal(sync_every=2) as stop:
+  for step in range(100):
+    if stop.should_stop(step):
+      print('STOP', step, stop.signum, flush=True)
+      break
+    if pid == 0 and step == 3:  # only process 0 is signalled
+      os.kill(os.getpid(), signal.SIGTERM)
+'''
+
+
+def test_processes_agree_on_the_stop_step():
+  import socket
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu'}
+  procs = [subprocess.Popen([sys.executable, '-c', _TWO_PROCESSES, str(port),
+                             str(i)], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+           for i in range(2)]
+  outs = []
+  try:
+    for p in procs:
+      outs.append(p.communicate(timeout=180))
+  finally:
+    for p in procs:
+      p.kill()
+  for p, (out, err) in zip(procs, outs):
+    assert p.returncode == 0, err[-2000:]
+    # Signalled at step 3, both stop at the next sync point, step 4.
+    stops = [line.split() for line in out.splitlines()
+             if line.startswith('STOP')]
+    assert stops == [['STOP', '4', str(int(signal.SIGTERM))]], out + err[-2000:]
