@@ -63,6 +63,16 @@ def _disk_error(e: BaseException, what: str) -> Optional[errors.UserError]:
   return None
 
 
+def _shapes(tree) -> dict:
+  """{'a/b/0': shape} for the arrays of a pytree (or Orbax metadata tree)."""
+  leaves = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=lambda x: hasattr(x, 'shape'))[0]
+  name = lambda k: str(getattr(k, 'key', getattr(k, 'name',
+                                                 getattr(k, 'idx', k))))
+  return {'/'.join(map(name, path)): tuple(x.shape) for path, x in leaves
+          if hasattr(x, 'shape')}
+
+
 class Checkpoints:
   """The checkpoints of one workdir."""
 
@@ -86,11 +96,28 @@ class Checkpoints:
       self.manager = make_manager(self.workdir, self.keep,
                                   protect=self.unreadable)
       if restored is None:
+        newest = max(self.unreadable)
         raise errors.UserError(
             f'no checkpoint in {self.directory} can be restored (steps '
-            f'{sorted(self.unreadable)}, see the warnings above); were they '
-            'made by another version or config? Use a new --workdir')
+            f'{sorted(self.unreadable)}, see the warnings above)'
+            f'{self._shape_difference(newest, abstract_state)}; '
+            'use a new --workdir or the config they were made with')
     return restored
+
+  def _shape_difference(self, step: int, abstract_state) -> str:
+    """', e.g. step 6 has x of shape (3,), this config needs (4,)', or ''."""
+    try:
+      metadata = ocp.StandardCheckpointer().metadata(
+          os.path.join(self.directory, str(step), 'default'))  # Orbax's item
+      saved = _shapes(metadata.item_metadata.tree)
+    except Exception:  # pylint: disable=broad-except
+      return ''  # unreadable metadata: nothing to compare
+    wanted = _shapes(abstract_state)
+    for path in sorted(set(saved) & set(wanted)):
+      if saved[path] != wanted[path]:
+        return (f': step {step} has {path} of shape {saved[path]}, this '
+                f'config needs {wanted[path]}')
+    return ''
 
   def _restore_newest(self, abstract_state) -> Optional[object]:
     for step in sorted(self.steps(), reverse=True):

@@ -118,3 +118,21 @@ def test_unwritable_workdir_is_a_user_error(tmp_path):
   blocker.write_text('not a directory')
   with pytest.raises(errors.UserError, match='cannot be written'):
     workdir_lib.check_writable(str(blocker / 'workdir'))
+
+
+def test_other_architecture_without_config_json_names_a_shape(finished_run,
+                                                              tmp_path):
+  """Without config.json to compare with, the checkpoint's shapes say it."""
+  config, full_workdir, _ = finished_run
+  workdir = str(tmp_path / 'w')
+  shutil.copytree(full_workdir, workdir)
+  os.remove(os.path.join(workdir, 'config.json'))
+  config = config.copy_and_resolve_references()
+  config.model.width = 8
+  with pytest.raises(errors.UserError, match=r'no checkpoint in .* can be '
+                     r'restored \(steps \[3, 6\].*\): step 6 has '
+                     r'.* of shape .*, this config needs .*; use a new '
+                     r'--workdir'):
+    train.train_and_evaluate(config, workdir)
+  assert checkpointing.make_manager(workdir, 10, read_only=True).all_steps() == [
+      3, 6]
