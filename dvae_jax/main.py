@@ -69,9 +69,9 @@ def main(argv):
     _fail(f'error: {e}', 2)
   except errors.Stopped as e:  # preempted, or NaN: the checkpoints are good
     _fail(f'stopped: {e}', e.exit_code)
-  except KeyboardInterrupt:  # a second Ctrl-C: the user wants out now
-    _fail('stopped: interrupted twice; the checkpoints on disk are intact, '
-          'a rerun resumes from the newest', 130)
+  except KeyboardInterrupt:  # Ctrl-C outside the loop, or a second one
+    _fail('stopped: interrupted; the checkpoints on disk are intact, a rerun '
+          'resumes from the newest', 130)
 
 
 if __name__ == '__main__':

@@ -181,4 +181,8 @@ def _train(exp: Experiment, state, start_step: int,
       save(done, state)
   if store.latest_step() != config.num_train_steps:
     save(config.num_train_steps, state)
+  store.wait()
+  if stop.should_stop(config.num_train_steps):  # came during the last save
+    raise errors.Preempted(stop.signum, config.num_train_steps,
+                           store.directory)
   return state
