@@ -62,6 +62,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.disc_learning_rate = 5e-4
   config.b1 = 0.5
   config.num_train_steps = 3000
+  # On a NaN/Inf loss or gradient: False stops training (the newest checkpoint
+  # is finite), True keeps the old state for that step and carries on.
+  config.skip_nonfinite_updates = False
 
   # Logging and checkpoints (in steps).
   config.log_every_steps = 100

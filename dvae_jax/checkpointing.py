@@ -1,38 +1,44 @@
 """Orbax checkpoints of the TrainState: save every N steps, keep the last K,
-restore the newest one that is complete."""
+resume from the newest one that restores.
+
+Crash safety comes from Orbax: a step is written to
+`<step>.orbax-checkpoint-tmp*` and renamed when complete, so a process killed
+mid-save leaves only a temporary directory that is never listed as a step.
+A step that is listed but cannot be read (truncated or corrupted later) is
+reported, skipped, and kept: never deleted by the keep-last-K policy and never
+overwritten, so nothing a user may want to inspect or repair is lost.
+"""
+import contextlib
 import os
-from typing import Optional
+from typing import List, Optional
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
+
+from dvae_jax import errors
+
+# Disk problems, as errno values and as Orbax/TensorStore phrase them.
+_DISK_FULL = ('No space left on device', "os_error_code='28'",
+              'Disk quota exceeded', "os_error_code='122'")
+_NO_PERMISSION = ('Permission denied', "os_error_code='13'",
+                  'Read-only file system', "os_error_code='30'")
 
 
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), 'checkpoints')
 
 
-def make_manager(workdir: str, keep: int,
-                 read_only: bool = False) -> ocp.CheckpointManager:
-  """The caller decides when to save (every N steps, at the end)."""
+def make_manager(workdir: str, keep: int, read_only: bool = False,
+                 protect=()) -> ocp.CheckpointManager:
+  """The caller decides when to save. Steps in `protect` are never deleted."""
+  policy = ocp.checkpoint_managers.LatestN(keep)
+  if protect:
+    policy = ocp.checkpoint_managers.AnyPreservationPolicy(
+        [policy, ocp.checkpoint_managers.CustomSteps(list(protect))])
   options = ocp.CheckpointManagerOptions(
-      preservation_policy=ocp.checkpoint_managers.LatestN(keep),
-      create=not read_only, read_only=read_only)
+      preservation_policy=policy, create=not read_only, read_only=read_only)
   return ocp.CheckpointManager(checkpoint_dir(workdir), options=options)
-
-
-def restore_latest(manager: ocp.CheckpointManager,
-                   abstract_state) -> Optional[object]:
-  """The newest complete checkpoint restored onto abstract_state's shardings
-  (a pytree of jax.ShapeDtypeStruct), or None when there is none."""
-  step = manager.latest_step()
-  if step is None:
-    return None
-  return manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
-
-
-def save(manager: ocp.CheckpointManager, step: int, state) -> None:
-  """Starts an asynchronous save of state as `step`."""
-  manager.save(step, args=ocp.args.StandardSave(state), force=True)
 
 
 def abstract_like(state_shapes, sharding) -> object:
@@ -40,3 +46,124 @@ def abstract_like(state_shapes, sharding) -> object:
   return jax.tree.map(
       lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
       state_shapes)
+
+
+def _disk_error(e: BaseException, what: str) -> Optional[errors.UserError]:
+  """A UserError for a full or unwritable disk, else None."""
+  text = f'{e!r} {getattr(e, "strerror", "")}'
+  if any(p in text for p in _DISK_FULL):
+    return errors.UserError(
+        f'disk full while writing {what}: free space there or pass --workdir '
+        'on another disk; the earlier checkpoints are intact and a rerun '
+        'resumes from them')
+  if any(p in text for p in _NO_PERMISSION):
+    return errors.UserError(
+        f'cannot write {what} (permission denied or read-only): pass '
+        '--workdir=a directory you can write to')
+  return None
+
+
+def _shapes(tree) -> dict:
+  """{'a/b/0': shape} for the arrays of a pytree (or Orbax metadata tree)."""
+  leaves = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=lambda x: hasattr(x, 'shape'))[0]
+  name = lambda k: str(getattr(k, 'key', getattr(k, 'name',
+                                                 getattr(k, 'idx', k))))
+  return {'/'.join(map(name, path)): tuple(x.shape) for path, x in leaves
+          if hasattr(x, 'shape')}
+
+
+class Checkpoints:
+  """The checkpoints of one workdir."""
+
+  def __init__(self, workdir: str, keep: int):
+    self.workdir, self.keep = workdir, keep
+    self.directory = checkpoint_dir(workdir)
+    self.unreadable: List[int] = []
+    self._pending: Optional[int] = None  # step of a save that may be running
+    self.manager = make_manager(workdir, keep)
+
+  def steps(self) -> List[int]:
+    return list(self.manager.all_steps())
+
+  def restore(self, abstract_state) -> Optional[object]:
+    """The newest checkpoint that restores onto abstract_state (a pytree of
+    jax.ShapeDtypeStruct), or None when there are no checkpoints."""
+    restored = self._restore_newest(abstract_state)
+    if self.unreadable:
+      # Keep the unreadable steps out of the keep-last-K policy's reach.
+      self.manager.close()
+      self.manager = make_manager(self.workdir, self.keep,
+                                  protect=self.unreadable)
+      if restored is None:
+        newest = max(self.unreadable)
+        raise errors.UserError(
+            f'no checkpoint in {self.directory} can be restored (steps '
+            f'{sorted(self.unreadable)}, see the warnings above)'
+            f'{self._shape_difference(newest, abstract_state)}; '
+            'use a new --workdir or the config they were made with')
+    return restored
+
+  def _shape_difference(self, step: int, abstract_state) -> str:
+    """', e.g. step 6 has x of shape (3,), this config needs (4,)', or ''."""
+    try:
+      metadata = ocp.StandardCheckpointer().metadata(
+          os.path.join(self.directory, str(step), 'default'))  # Orbax's item
+      saved = _shapes(metadata.item_metadata.tree)
+    except Exception:  # pylint: disable=broad-except
+      return ''  # unreadable metadata: nothing to compare
+    wanted = _shapes(abstract_state)
+    for path in sorted(set(saved) & set(wanted)):
+      if saved[path] != wanted[path]:
+        return (f': step {step} has {path} of shape {saved[path]}, this '
+                f'config needs {wanted[path]}')
+    return ''
+
+  def _restore_newest(self, abstract_state) -> Optional[object]:
+    for step in sorted(self.steps(), reverse=True):
+      try:
+        return self.manager.restore(
+            step, args=ocp.args.StandardRestore(abstract_state))
+      except Exception as e:  # pylint: disable=broad-except
+        # Whatever makes one step unreadable, an older one may still be good.
+        self.unreadable.append(step)
+        logging.warning(
+            'Checkpoint %s cannot be restored (%s: %s); trying an older one. '
+            'It is left in place: inspect or delete it yourself.',
+            os.path.join(self.directory, str(step)), type(e).__name__,
+            str(e).splitlines()[0][:300] if str(e) else '')
+    return None
+
+  def save(self, step: int, state) -> None:
+    """Starts an asynchronous save of state as `step` (not over an unreadable
+    checkpoint of the same step, which stays as it is)."""
+    if step in self.unreadable:
+      logging.warning('Not saving step %d: %s/%d holds an unreadable '
+                      'checkpoint, left in place; delete it to let it be '
+                      'rewritten', step, self.directory, step)
+      return
+    # An error here may be that of the previous, asynchronous save.
+    with self._disk_errors(self._pending or step):
+      self.manager.save(step, args=ocp.args.StandardSave(state), force=True)
+    self._pending = step
+
+  def latest_step(self) -> Optional[int]:
+    return self.manager.latest_step()
+
+  def wait(self) -> None:
+    """Blocks until the last save is on disk."""
+    with self._disk_errors(self._pending):
+      self.manager.wait_until_finished()
+    self._pending = None
+
+  @contextlib.contextmanager
+  def _disk_errors(self, step: Optional[int]):
+    """A full or read-only disk becomes a UserError naming the step."""
+    try:
+      yield
+    except Exception as e:  # pylint: disable=broad-except
+      user_error = _disk_error(
+          e, f'checkpoint step {step} to {self.directory}')
+      if user_error is None:
+        raise
+      raise user_error from e

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dvae_jax import datasets  # noqa: F401  registers our tfds builders
-from dvae_jax import errors
+from dvae_jax import data_checks, errors
 from dvae_jax.datasets import folder, sources
 
 
@@ -70,6 +70,7 @@ def _factor_keys(config, builder) -> tuple:
 
 def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
   features = builder.info.features
+  data_checks.check_features(config, features)
   keys = _factor_keys(config, builder)
   factor_names = keys
   if keys == ('factors',):

@@ -21,10 +21,34 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 class _DropLibraryChatter(pylogging.Filter):
-  """Orbax logs every step of every save at INFO; keep its warnings only."""
+  """Orbax logs every step of every save at INFO; keep its warnings only, and
+  without the tracebacks it attaches: we report its errors in one line."""
 
   def filter(self, record):
-    return record.levelno >= pylogging.WARNING or '/orbax/' not in record.pathname
+    if '/orbax/' not in record.pathname:
+      return True
+    record.exc_info, record.exc_text = None, None
+    return record.levelno >= pylogging.WARNING
+
+
+def _fail(message: str, exit_code: int):
+  """One line on stderr (and in the log), no traceback."""
+  logging.error('%s', message)
+  print(message, file=sys.stderr)
+  sys.exit(exit_code)
+
+
+def _parse_flags(argv):
+  """absl's parsing, with config-flag failures as one line instead of a
+  traceback (exit 2, as absl does for a bad flag)."""
+  from dvae_jax import flag_errors
+  try:
+    rest = FLAGS(argv)
+    FLAGS.config.to_dict()  # a config file that cannot be loaded fails here
+  except Exception as e:  # pylint: disable=broad-except
+    print(f'error: {flag_errors.describe(e, argv)}', file=sys.stderr)
+    sys.exit(2)
+  return rest
 
 
 def main(argv):
@@ -42,10 +66,13 @@ def main(argv):
   try:
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except errors.UserError as e:  # a user mistake: one line, not a traceback
-    logging.error('%s', e)
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+    _fail(f'error: {e}', 2)
+  except errors.Stopped as e:  # preempted, or NaN: the checkpoints are good
+    _fail(f'stopped: {e}', e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C outside the loop, or a second one
+    _fail('stopped: interrupted; the checkpoints on disk are intact, a rerun '
+          'resumes from the newest', 130)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

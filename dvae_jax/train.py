@@ -1,5 +1,4 @@
 """train_and_evaluate(config, workdir): the training loop and its bookkeeping."""
-import json
 import os
 import time
 
@@ -8,23 +7,11 @@ import numpy as np
 from absl import logging
 from clu import metric_writers
 
-from dvae_jax import (checkpointing, errors, input_pipeline, parallel, state as
-                      state_lib, train_step as train_step_lib, visualize)
+from dvae_jax import (checkpointing, errors, input_pipeline, numerics, parallel,
+                      preemption, state as state_lib, train_step as
+                      train_step_lib, visualize, workdir as workdir_lib)
 from dvae_jax.evaluation import summary as summary_lib
 from dvae_jax.inference import Model
-
-
-def check_workdir(workdir: str) -> None:
-  """Creates workdir and fails early, with the fix, if it cannot be written."""
-  try:
-    os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, f'.write_test_{os.getpid()}')
-    with open(probe, 'w') as f:
-      f.write('ok')
-    os.remove(probe)
-  except OSError as e:
-    raise errors.UserError(f'workdir {workdir!r} cannot be written ({e.strerror}); '
-                     'pass --workdir=a directory you can write to') from e
 
 
 class Experiment:
@@ -49,8 +36,9 @@ class Experiment:
     shapes = jax.eval_shape(self._init, jax.random.key(self.config.seed))
     return checkpointing.abstract_like(shapes, parallel.replicated(self.mesh))
 
-  def restore_or_init(self, manager) -> state_lib.TrainState:
-    restored = checkpointing.restore_latest(manager, self.abstract_state())
+  def restore_or_init(self, store: checkpointing.Checkpoints
+                     ) -> state_lib.TrainState:
+    restored = store.restore(self.abstract_state())
     return self.init_state() if restored is None else restored
 
   def train_step(self):
@@ -63,9 +51,13 @@ class Experiment:
 
 
 def _mean_metrics(history) -> dict:
-  """Means over the logged interval; one host transfer for all of them."""
+  """Means over the logged interval; one host transfer for all of them.
+  Skipped non-finite steps count in `nonfinite` only."""
   stacked = jax.device_get(history)
-  return {k: float(np.mean([m[k] for m in stacked])) for k in stacked[0]}
+  good = [m for m in stacked if not m[numerics.FLAG]] or stacked
+  means = {k: float(np.mean([m[k] for m in good])) for k in stacked[0]}
+  means[numerics.FLAG] = float(sum(m[numerics.FLAG] for m in stacked))
+  return means
 
 
 def _grid_sources(data: input_pipeline.SplitData, n: int, seed: int):
@@ -98,59 +90,33 @@ def _write_figures(model: Model, vis: input_pipeline.SplitData, writer, step,
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains (resuming from workdir's newest checkpoint), then evaluates.
+  """Trains (resuming from workdir's newest good checkpoint), then evaluates.
 
-  Returns the summary dict also written to workdir/summary.json.
+  Returns the summary dict also written to workdir/summary.json. Raises
+  errors.UserError for bad input, errors.Preempted after a SIGTERM/SIGINT
+  (checkpoint saved) and errors.NonFiniteError on a NaN/Inf.
   """
-  check_workdir(workdir)
+  workdir_lib.check_writable(workdir)
   exp = Experiment(config)
   is_main = jax.process_index() == 0
-  manager = checkpointing.make_manager(workdir, config.keep_checkpoints)
-  state = exp.restore_or_init(manager)
+  store = checkpointing.Checkpoints(workdir, config.keep_checkpoints)
+  if store.steps():
+    workdir_lib.check_resumable(config, workdir)
+  state = exp.restore_or_init(store)
   start_step = int(jax.device_get(state.step))
   if start_step:
     logging.info('Resuming from the checkpoint of step %d in %s', start_step,
                  workdir)
-  if is_main:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+  workdir_lib.record_run(config, workdir, start_step)
 
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
   vis = exp.load(config.test_split, shard=False)
-  step_fn = exp.train_step()
-  local_batch = config.batch_size // jax.process_count()
-  batches = input_pipeline.triplet_batches(
-      exp.load(config.train_split), local_batch, config.seed, start_step,
-      config.train_split)
-  # Waiting for each multi-device step avoids a CPU all-reduce deadlock
-  # (shared/STACK.md); on one device the loop never waits.
-  sync_every_step = exp.mesh.size > 1 and jax.default_backend() == 'cpu'
-
-  history, t0, steps_timed = [], time.time(), 0
-  for step in range(start_step, config.num_train_steps):
-    state, metrics = step_fn(state, parallel.global_batch(next(batches),
-                                                          exp.mesh))
-    if sync_every_step:
-      jax.block_until_ready(metrics)
-    history.append(metrics)
-    done = step + 1
-    steps_timed += 1
-    if done % config.log_every_steps == 0 or done == config.num_train_steps:
-      scalars = _mean_metrics(history)
-      rate = steps_timed / (time.time() - t0)
-      scalars['steps_per_sec'] = rate
-      scalars['eta_minutes'] = (config.num_train_steps - done) / rate / 60
-      writer.write_scalars(done, scalars)
-      history, t0, steps_timed = [], time.time(), 0
-    if done % config.image_every_steps == 0:
-      _write_figures(Model(exp.networks, state, config.eval.batch_size), vis,
-                     writer, done, config)
-    if done % config.checkpoint_every_steps == 0:
-      checkpointing.save(manager, done, state)
-  if manager.latest_step() != config.num_train_steps:
-    checkpointing.save(manager, config.num_train_steps, state)
-  manager.wait_until_finished()
+  with preemption.StopOnSignal(config.log_every_steps) as stop:
+    try:
+      state = _train(exp, state, start_step, store, writer, vis, stop)
+    finally:
+      store.wait()  # whatever stopped us, what was being saved gets written
 
   model = Model(exp.networks, state, config.eval.batch_size)
   summary = summary_lib.summarize(
@@ -165,8 +131,64 @@ def train_and_evaluate(config, workdir: str) -> dict:
                    png_path=os.path.join(workdir, 'swap_grid.png'))
     writer.write_scalars(summary['step'],
                          {f'eval/{k}': v for k, v in summary.items()})
-    with open(os.path.join(workdir, 'summary.json'), 'w') as f:
-      json.dump(summary, f, indent=2)
+    workdir_lib.write_json(os.path.join(workdir, 'summary.json'), summary)
   writer.flush()
   logging.info('Summary: %s', summary)
   return summary
+
+
+def _train(exp: Experiment, state, start_step: int,
+           store: checkpointing.Checkpoints, writer, vis,
+           stop: preemption.StopOnSignal):
+  """The loop from start_step to config.num_train_steps; returns the state,
+  saved as the last checkpoint."""
+  config = exp.config
+  step_fn = exp.train_step()
+  local_batch = config.batch_size // jax.process_count()
+  batches = input_pipeline.triplet_batches(
+      exp.load(config.train_split), local_batch, config.seed, start_step,
+      config.train_split)
+  # Waiting for each multi-device step avoids a CPU all-reduce deadlock
+  # (shared/STACK.md); on one device the loop never waits.
+  sync_every_step = exp.mesh.size > 1 and jax.default_backend() == 'cpu'
+  guard = numerics.Guard(skip=config.skip_nonfinite_updates)
+
+  def save(step, state):
+    guard.check()  # raises rather than save a non-finite state
+    store.save(step, state)
+
+  history, t0, steps_timed = [], time.time(), 0
+  for step in range(start_step, config.num_train_steps):
+    if stop.should_stop(step):
+      if step > start_step and store.latest_step() != step:
+        save(step, state)
+      store.wait()
+      raise errors.Preempted(stop.signum, step, store.directory)
+    state, metrics = step_fn(state, parallel.global_batch(next(batches),
+                                                          exp.mesh))
+    if sync_every_step:
+      jax.block_until_ready(metrics)
+    history.append(metrics)
+    done = step + 1
+    guard.add(done, metrics)
+    steps_timed += 1
+    if done % config.log_every_steps == 0 or done == config.num_train_steps:
+      guard.check()
+      scalars = _mean_metrics(history)
+      rate = steps_timed / (time.time() - t0)
+      scalars['steps_per_sec'] = rate
+      scalars['eta_minutes'] = (config.num_train_steps - done) / rate / 60
+      writer.write_scalars(done, scalars)
+      history, t0, steps_timed = [], time.time(), 0
+    if done % config.image_every_steps == 0:
+      _write_figures(Model(exp.networks, state, config.eval.batch_size), vis,
+                     writer, done, config)
+    if done % config.checkpoint_every_steps == 0:
+      save(done, state)
+  if store.latest_step() != config.num_train_steps:
+    save(config.num_train_steps, state)
+  store.wait()
+  if stop.should_stop(config.num_train_steps):  # came during the last save
+    raise errors.Preempted(stop.signum, config.num_train_steps,
+                           store.directory)
+  return state

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dvae_jax import losses, models, parallel
+from dvae_jax import losses, models, numerics, parallel
 from dvae_jax.state import Networks, TrainState
 
 # The seven decodes of a step, as (s source, z source) groups:
@@ -161,6 +161,11 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
              'generator_grad_norm': optax.global_norm(gen_grads),
              'adversary_grad_norm': optax.global_norm(adv_grads),
              'generator_param_norm': optax.global_norm(gen_params)}
+  metrics[numerics.FLAG] = numerics.nonfinite_flag(metrics)
+  if config.skip_nonfinite_updates:
+    # The step count still advances: the next step draws the next batch.
+    new_state = numerics.keep_old_if(metrics[numerics.FLAG], new_state,
+                                     state.replace(step=new_state.step))
   return new_state, metrics
 
 

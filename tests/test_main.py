@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -31,3 +33,64 @@ def test_cli_user_error_is_one_line(tmp_path, glyphs_data_dir):
   assert result.returncode == 2
   assert "error: config.adversary='bogus' is not one of" in result.stderr
   assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--config.nope=1'], "error: config has no key 'nope'"),
+    (['--config.model.widht=3'],
+     "error: config has no key 'model.widht' (did you mean 'model.width'?)"),
+    (['--config.batch_size=abc'],
+     'error: flag --config.batch_size=abc: invalid literal for int() with '
+     "base 10: 'abc' (wrong type for this key"),
+    (['--config=configs/nope.py'],
+     "error: config file 'configs/nope.py' not found; pass e.g. "
+     '--config=configs/default.py'),
+    (['--config=configs/default.py:huge'],
+     "error: the config file failed: ValueError: unknown variant 'huge' of "
+     "configs/default.py; use ':tiny' or nothing"),
+])
+def test_cli_bad_flags_are_one_line(tmp_path, args, message):
+  result = _run('--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+                *args, timeout=120)
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1].startswith(message), (
+      result.stderr[-2000:])
+  assert 'Traceback' not in result.stderr
+  assert not os.listdir(tmp_path)  # nothing written
+
+
+def _fails_in_one_line(result, message):
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert message in result.stderr.strip().splitlines()[-1], (
+      result.stderr[-3000:])
+  assert 'Traceback' not in result.stderr
+
+
+def test_cli_unknown_dataset(tmp_path, glyphs_data_dir):
+  _fails_in_one_line(
+      _run('--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+           f'--config.data_dir={glyphs_data_dir}',
+           '--config.dataset=no_such_dataset', timeout=120),
+      "error: unknown dataset 'no_such_dataset': set --config.dataset")
+
+
+def test_cli_batch_not_divisible_by_devices(tmp_path, glyphs_data_dir):
+  result = subprocess.run(
+      [sys.executable, '-m', 'dvae_jax.main',
+       '--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+       f'--config.data_dir={glyphs_data_dir}', '--config.batch_size=8'],
+      cwd=REPO, capture_output=True, text=True, timeout=120,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu',
+           'XLA_FLAGS': '--xla_force_host_platform_device_count=3'})
+  _fails_in_one_line(result, 'error: config.batch_size=8 is not divisible by '
+                     'the 3 devices; set --config.batch_size to a multiple '
+                     'of 3')
+
+
+def test_cli_unwritable_workdir(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('a file, not a directory')
+  _fails_in_one_line(
+      _run('--config=configs/default.py:tiny', f'--workdir={blocker}/run',
+           timeout=120),
+      f"error: workdir '{blocker}/run' cannot be written")

@@ -1,30 +1,16 @@
-"""A real end-to-end run of the tiny config on the built-in data, and resume."""
+"""A real end-to-end run of the tiny config on the built-in data: outputs,
+resume, reproducibility, what the workdir records, and refusing a workdir
+made with another config."""
 import json
 import os
+import shutil
 
-import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 from PIL import Image
 
-from dvae_jax import checkpointing, errors, train
-
-
-@pytest.fixture(scope='module')
-def finished_run(tmp_path_factory, glyphs_data_dir):
-  from configs import default
-  config = default.get_config('tiny')
-  config.data_dir = glyphs_data_dir
-  workdir = str(tmp_path_factory.mktemp('run'))
-  summary = train.train_and_evaluate(config, workdir)
-  return config, workdir, summary
-
-
-def _restore_params(workdir, step):
-  manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
-  restored = manager.restore(step, args=ocp.args.StandardRestore())
-  return restored['gen_params'], restored['adv_params']
+from conftest import assert_same_params
+from dvae_jax import checkpointing, errors, train, workdir as workdir_lib
 
 
 def test_run_writes_checkpoints_summary_grid_and_logs(finished_run):
@@ -46,8 +32,26 @@ def test_run_writes_checkpoints_summary_grid_and_logs(finished_run):
     assert json.load(f)['model']['width'] == config.model.width
 
 
+def test_run_records_config_and_versions(finished_run):
+  config, workdir, _ = finished_run
+  with open(os.path.join(workdir, 'runs', '0000.json')) as f:
+    record = json.load(f)
+  assert record['start_step'] == 0
+  assert record['config']['seed'] == config.seed
+  for package in ('python', 'jax', 'flax', 'optax', 'orbax-checkpoint',
+                  'tensorflow-datasets', 'dvae_jax'):
+    assert record['versions'][package], package
+
+
+def test_same_config_and_seed_give_same_results(finished_run, tmp_path):
+  config, workdir, summary = finished_run
+  again = train.train_and_evaluate(config, str(tmp_path))
+  assert again == summary
+  assert_same_params(str(tmp_path), 6, workdir, 6)
+
+
 def test_resume_continues_where_it_stopped(finished_run, tmp_path, caplog):
-  config, full_workdir, _ = finished_run
+  config, full_workdir, full_summary = finished_run
   workdir = str(tmp_path)
   config = config.copy_and_resolve_references()
   config.num_train_steps = 3
@@ -56,14 +60,79 @@ def test_resume_continues_where_it_stopped(finished_run, tmp_path, caplog):
   with caplog.at_level('INFO'):
     summary = train.train_and_evaluate(config, workdir)
   assert 'Resuming from the checkpoint of step 3' in caplog.text
-  assert summary['step'] == 6
-  # Same seed, same data order: the resumed run ends where the unbroken one did.
-  resumed, full = _restore_params(workdir, 6), _restore_params(full_workdir, 6)
-  jax.tree.map(np.testing.assert_allclose, resumed, full)
+  assert summary == full_summary
+  # Same seed, same data order: the resumed run ends where the unbroken one
+  # did, bit for bit.
+  assert_same_params(workdir, 6, full_workdir, 6)
+  # config.json still holds the first start's config; runs/ holds both.
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['num_train_steps'] == 3
+  assert sorted(os.listdir(os.path.join(workdir, 'runs'))) == [
+      '0000.json', '0001.json']
+
+
+def test_corrupt_latest_checkpoint_resumes_from_older(finished_run, tmp_path,
+                                                      caplog):
+  config, full_workdir, full_summary = finished_run
+  workdir = str(tmp_path / 'w')
+  shutil.copytree(full_workdir, workdir)
+  bad = os.path.join(checkpointing.checkpoint_dir(workdir), '6')
+  with open(os.path.join(bad, 'default', '_METADATA'), 'w') as f:
+    f.write('garbage')
+  with caplog.at_level('INFO'):
+    summary = train.train_and_evaluate(config, workdir)
+  assert f'Checkpoint {bad} cannot be restored' in caplog.text
+  assert 'Resuming from the checkpoint of step 3' in caplog.text
+  assert summary == full_summary  # retrained 4..6 exactly
+  assert os.path.isdir(bad)  # deleted nothing
+
+
+@pytest.mark.parametrize('key,value,message', [
+    ('model.width', 8, 'model.width=4, this config has 8'),
+    ('dataset', 'dvae_glyphs/res64',
+     "dataset='dvae_glyphs/res32', this config has 'dvae_glyphs/res64'"),
+])
+def test_resume_with_other_config_is_refused(finished_run, key, value, message):
+  config, workdir, _ = finished_run
+  config = config.copy_and_resolve_references()
+  section, _, name = key.rpartition('.')
+  setattr(config[section] if section else config, name, value)
+  if key == 'dataset':
+    config.image_size = 32  # the check comes before any data is read
+  before = {f: os.path.getmtime(os.path.join(workdir, f))
+            for f in ('config.json', 'summary.json')}
+  runs = os.listdir(os.path.join(workdir, 'runs'))
+  # Another architecture goes through the trainer; another dataset is
+  # checked on its own (building it would take a while).
+  check = (workdir_lib.check_resumable if key == 'dataset'
+           else train.train_and_evaluate)
+  with pytest.raises(errors.UserError, match=message + '; use a new --workdir'):
+    check(config, workdir)
+  assert before == {f: os.path.getmtime(os.path.join(workdir, f))
+                    for f in before}
+  assert os.listdir(os.path.join(workdir, 'runs')) == runs
 
 
 def test_unwritable_workdir_is_a_user_error(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('not a directory')
   with pytest.raises(errors.UserError, match='cannot be written'):
-    train.check_workdir(str(blocker / 'workdir'))
+    workdir_lib.check_writable(str(blocker / 'workdir'))
+
+
+def test_other_architecture_without_config_json_names_a_shape(finished_run,
+                                                              tmp_path):
+  """Without config.json to compare with, the checkpoint's shapes say it."""
+  config, full_workdir, _ = finished_run
+  workdir = str(tmp_path / 'w')
+  shutil.copytree(full_workdir, workdir)
+  os.remove(os.path.join(workdir, 'config.json'))
+  config = config.copy_and_resolve_references()
+  config.model.width = 8
+  with pytest.raises(errors.UserError, match=r'no checkpoint in .* can be '
+                     r'restored \(steps \[3, 6\].*\): step 6 has '
+                     r'.* of shape .*, this config needs .*; use a new '
+                     r'--workdir'):
+    train.train_and_evaluate(config, workdir)
+  assert checkpointing.make_manager(workdir, 10, read_only=True).all_steps() == [
+      3, 6]

@@ -1,0 +1,118 @@
+"""SIGTERM/SIGINT mid-run: the step finishes, a checkpoint is saved and
+waited for, the run exits with a clear message, and a rerun resumes to the
+very parameters of an uninterrupted run."""
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import assert_same_params, on_batch
+from dvae_jax import checkpointing, errors, train
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _signal_self(signum):
+  def action(batch):
+    os.kill(os.getpid(), signum)
+    return batch
+  return action
+
+
+def test_signal_saves_stops_and_resume_is_exact(finished_run, tmp_path,
+                                                monkeypatch):
+  config, full_workdir, full_summary = finished_run
+  workdir = str(tmp_path)
+  # SIGINT while the 5th batch is being drawn, i.e. during step 5.
+  on_batch(monkeypatch, 4, _signal_self(signal.SIGINT))
+  with pytest.raises(errors.Preempted) as stopped:
+    train.train_and_evaluate(config, workdir)
+  assert stopped.value.step == 5 and stopped.value.exit_code == 130
+  assert 'SIGINT received: stopped at step 5 (checkpoint saved in' in str(
+      stopped.value)
+  manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
+  assert manager.all_steps() == [3, 5]
+  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+  monkeypatch.undo()
+  summary = train.train_and_evaluate(config, workdir)
+  assert summary == full_summary
+  assert_same_params(workdir, 6, full_workdir, 6)
+
+
+def test_sigterm_to_the_cli_saves_and_exits(tmp_path, glyphs_data_dir):
+  """A real SIGTERM from outside, at whatever step the run has reached."""
+  proc = subprocess.Popen(
+      [sys.executable, '-m', 'dvae_jax.main',
+       '--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+       f'--config.data_dir={glyphs_data_dir}',
+       '--config.num_train_steps=100000', '--config.log_every_steps=1',
+       '--config.checkpoint_every_steps=100000',
+       '--config.image_every_steps=100000'],
+      cwd=REPO, stderr=subprocess.PIPE, text=True,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+  lines = []
+  try:
+    for line in proc.stderr:  # wait until training is under way
+      lines.append(line)
+      if 'generator_total' in line:  # the first logged step
+        break
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=120)
+  finally:
+    proc.kill()
+  stderr = ''.join(lines) + rest
+  assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+  match = re.search(r'stopped: SIGTERM received: stopped at step (\d+) '
+                    r'\(checkpoint saved in (\S+)\); run the same command '
+                    r'again to resume', stderr)
+  assert match, stderr[-3000:]
+  assert 'Traceback' not in stderr
+  step = int(match.group(1))
+  assert checkpointing.make_manager(
+      str(tmp_path), keep=1, read_only=True).all_steps() == [step]
+
+
+_TWO_PROCESSES = '''
+import os, signal, sys
+import jax
+port, pid = sys.argv[1], int(sys.argv[2])
+jax.distributed.initialize(coordinator_address=f'127.0.0.1:{port}',
+                           num_processes=2, process_id=pid,
+                           initialization_timeout=60)
+from dvae_jax import preemption
+with preemption.StopOnSignal(sync_every=2) as stop:
+  for step in range(100):
+    if stop.should_stop(step):
+      print('STOP', step, stop.signum, flush=True)
+      break
+    if pid == 0 and step == 3:  # only process 0 is signalled
+      os.kill(os.getpid(), signal.SIGTERM)
+'''
+
+
+def test_processes_agree_on_the_stop_step():
+  import socket
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  env = {**os.environ, 'JAX_PLATFORMS': 'cpu'}
+  procs = [subprocess.Popen([sys.executable, '-c', _TWO_PROCESSES, str(port),
+                             str(i)], cwd=REPO, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+           for i in range(2)]
+  outs = []
+  try:
+    for p in procs:
+      outs.append(p.communicate(timeout=180))
+  finally:
+    for p in procs:
+      p.kill()
+  for p, (out, err) in zip(procs, outs):
+    assert p.returncode == 0, err[-2000:]
+    # Signalled at step 3, both stop at the next sync point, step 4.
+    stops = [line.split() for line in out.splitlines()
+             if line.startswith('STOP')]
+    assert stops == [['STOP', '4', str(int(signal.SIGTERM))]], out + err[-2000:]
