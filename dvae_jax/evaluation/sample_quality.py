@@ -3,6 +3,8 @@ al. 2017, the FID formula) and kernel inception distance (Binkowski et al.
 2018, unbiased MMD^2 with the cubic polynomial kernel). Features come from our
 own classifier, not Inception, so values compare only within this project;
 the real-vs-real figure beside them is the floor that sampling noise sets."""
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -12,8 +14,10 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
   mu_x, mu_y = x.mean(0), y.mean(0)
   c_x = np.cov(x, rowvar=False)
   c_y = np.cov(y, rowvar=False)
-  covmean = scipy.linalg.sqrtm(c_x @ c_y)
-  covmean = np.real(covmean)  # sqrtm of a near-singular product gives tiny imaginary parts
+  with warnings.catch_warnings():  # fewer samples than dims: singular, still fine
+    warnings.simplefilter('ignore', scipy.linalg.LinAlgWarning)
+    covmean = scipy.linalg.sqrtm(c_x @ c_y)
+  covmean = np.real(covmean)  # round-off leaves tiny imaginary parts
   d = np.sum((mu_x - mu_y)**2) + np.trace(c_x + c_y - 2 * covmean)
   return float(max(d, 0.))
 
