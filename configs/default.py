@@ -63,7 +63,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.eval.probe_train_examples = 8000  # codes of train images fit the probe
   config.eval.grid_size = 8  # swap grid: 8 s sources x 8 z sources
   config.eval.heldout_examples = 2000  # probes and swaps are scored on these
-  config.eval.mlp_probe_epochs = 60
+  config.eval.mlp_probe_epochs = 20
   config.eval.num_pairs = 1000  # swap pairs (cross-class and same-class)
   config.eval.factor_examples = 3000  # codes for R^2, block DCI and MIG
   config.eval.forest_trees = 20
@@ -77,6 +77,8 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.eval.classifier_steps = 1000
   config.eval.classifier_batch_size = 64
   config.eval.classifier_learning_rate = 2e-3
+  # Its own seed, so runs of several seeds share one judge (comparable FD/KID).
+  config.eval.classifier_seed = 0
   # Cache of its parameters; '' = workdir/eval/classifier. Runs on the same
   # data may share one: the cache is keyed by data and settings.
   config.eval.classifier_dir = ''

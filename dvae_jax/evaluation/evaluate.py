@@ -6,11 +6,14 @@ eval/metrics.json, eval/report.md, eval/*.png and TensorBoard.
 a run still in progress) and calls it. All subsets and rngs derive from
 config.seed, and sklearn estimators are seeded: a rerun gives the same numbers.
 """
+import contextlib
 import json
 import os
+import time
 
 import jax
 import numpy as np
+import threadpoolctl
 from absl import logging
 
 from dvae_jax import checkpointing, errors, input_pipeline, visualize
@@ -79,7 +82,8 @@ def _judge(config, exp, train_full, workdir):
   return classifier_lib.cached_classifier(
       cache, key, train_full.images, train_full.labels,
       exp.info.num_classes, config.model.width, cfg.classifier_steps,
-      cfg.classifier_batch_size, cfg.classifier_learning_rate, config.seed)
+      cfg.classifier_batch_size, cfg.classifier_learning_rate,
+      cfg.classifier_seed)
 
 
 def _swap_metrics(model, judge, heldout, held_codes, n, seed):
@@ -158,11 +162,26 @@ def _quality_metrics(model, judge, train, heldout, held_codes, swapped, cfg,
   return m
 
 
+@contextlib.contextmanager
+def _timed(name: str):
+  start = time.time()
+  yield
+  logging.info('eval: %s took %.1f s', name, time.time() - start)
+
+
 def evaluate_model(config, exp, model: Model, step: int, workdir: str,
                    writer=None, write: bool = True) -> dict:
   """All metrics of `model`; with write, eval/metrics.json, report.md, PNGs
   under workdir and scalars/images to `writer` (a clu metric writer)."""
+  # Multi-threaded BLAS spins on a busy 2-core machine: ~10x the CPU time of
+  # one thread for the probes, for no gain.
+  with threadpoolctl.threadpool_limits(1):
+    return _evaluate_model(config, exp, model, step, workdir, writer, write)
+
+
+def _evaluate_model(config, exp, model, step, workdir, writer, write):
   cfg, seed = config.eval, config.seed
+  start = time.time()
   train_full = exp.load(config.train_split, shard=False)
   train = subset(train_full, cfg.probe_train_examples, seed)
   heldout = subset(exp.load(config.heldout_split, shard=False),
@@ -173,29 +192,36 @@ def evaluate_model(config, exp, model: Model, step: int, workdir: str,
                            ('test', test))}
 
   metrics = {'step': int(step)}
-  metrics.update(_probe_metrics(codes['train'], train, codes['heldout'],
-                                heldout, cfg, seed))
-  judge = _judge(config, exp, train_full, workdir)
+  logging.info('eval: data and codes took %.1f s', time.time() - start)
+  with _timed('probes'):
+    metrics.update(_probe_metrics(codes['train'], train, codes['heldout'],
+                                  heldout, cfg, seed))
+  with _timed('judge'):
+    judge = _judge(config, exp, train_full, workdir)
   metrics['baseline/train'] = float(np.mean(judge.predict(train.images) ==
                                             train.labels))
   metrics['baseline/heldout'] = float(np.mean(judge.predict(heldout.images) ==
                                               heldout.labels))
-  swap_m, swapped = _swap_metrics(model, judge, heldout, codes['heldout'],
-                                  cfg.num_pairs, seed)
+  with _timed('swaps'):
+    swap_m, swapped = _swap_metrics(model, judge, heldout, codes['heldout'],
+                                    cfg.num_pairs, seed)
   metrics.update(swap_m)
   renders_glyphs = (config.dataset.startswith('dvae_glyphs') and
                     exp.info.factor_names == glyphs.FACTOR_NAMES and
                     test.images.shape[1] == exp.builder.info.features[
                         config.image_key].shape[0])
-  metrics.update(_unseen_metrics(model, test, codes['test'], renders_glyphs,
-                                 config.image_size, cfg.num_pairs, seed))
+  with _timed('unseen'):
+    metrics.update(_unseen_metrics(model, test, codes['test'], renders_glyphs,
+                                   config.image_size, cfg.num_pairs, seed))
   if train.factors is not None and exp.info.factor_names:
-    fsub = subset(train, cfg.factor_examples, seed)
-    fcodes = _codes(model, fsub, seed)
-    metrics.update(_factor_metrics(fcodes, fsub, exp.info.factor_names, cfg,
-                                   codes['heldout'], heldout, seed))
-  metrics.update(_quality_metrics(model, judge, train, heldout,
-                                  codes['heldout'], swapped, cfg, seed))
+    with _timed('factors'):
+      fsub = subset(train, cfg.factor_examples, seed)
+      fcodes = _codes(model, fsub, seed)
+      metrics.update(_factor_metrics(fcodes, fsub, exp.info.factor_names, cfg,
+                                     codes['heldout'], heldout, seed))
+  with _timed('quality'):
+    metrics.update(_quality_metrics(model, judge, train, heldout,
+                                    codes['heldout'], swapped, cfg, seed))
 
   if write:
     images = figures.all_figures(model, test, cfg.grid_size, cfg.figure_steps,
