@@ -7,6 +7,7 @@ a run still in progress) and calls it. All subsets and rngs derive from
 config.seed, and sklearn estimators are seeded: a rerun gives the same numbers.
 """
 import contextlib
+import functools
 import json
 import os
 import time
@@ -62,8 +63,8 @@ def _probe_metrics(train_codes, train, held_codes, heldout, cfg, seed):
   m = {'probe/chance': probes.chance_accuracy(train.labels, heldout.labels),
        'probe/num_identities': int(len(np.unique(train.labels)))}
   fits = {'linear': probes.logistic_probe,
-          'mlp': lambda *a, seed: probes.mlp_probe(
-              *a, seed=seed, max_iter=cfg.mlp_probe_epochs)}
+          'mlp': functools.partial(probes.mlp_probe,
+                                   max_iter=cfg.mlp_probe_epochs)}
   for probe_name, fit in fits.items():
     for code in ('s', 'z_mean', 'z_sample'):
       acc = fit(train_codes[code], train.labels, held_codes[code],
