@@ -1,9 +1,23 @@
 """Oracle cases of the identity probes: a code that is the class scores near 1,
 a shuffled or constant one near chance."""
+import functools
+
 import numpy as np
 import pytest
+import threadpoolctl
 
 from dvae_jax.evaluation import probes
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+  """As evaluate.py runs them: threaded BLAS spins on a busy machine."""
+  with threadpoolctl.threadpool_limits(1):
+    yield
+
+
+PROBES = [probes.logistic_probe,
+          functools.partial(probes.mlp_probe, max_iter=30)]
 
 
 def _codes(n=600, classes=6, dim=8, seed=0):
@@ -13,14 +27,14 @@ def _codes(n=600, classes=6, dim=8, seed=0):
   return centres[labels] + rng.normal(size=(n, dim)), labels
 
 
-@pytest.mark.parametrize('probe', [probes.logistic_probe, probes.mlp_probe])
+@pytest.mark.parametrize('probe', PROBES, ids=['linear', 'mlp'])
 def test_perfect_code_scores_near_one(probe):
   codes, labels = _codes()
   acc = probe(codes[:400], labels[:400], codes[400:], labels[400:], seed=0)
   assert acc['train'] > 0.95 and acc['test'] > 0.95
 
 
-@pytest.mark.parametrize('probe', [probes.logistic_probe, probes.mlp_probe])
+@pytest.mark.parametrize('probe', PROBES, ids=['linear', 'mlp'])
 def test_shuffled_and_constant_codes_score_near_chance(probe):
   codes, labels = _codes()
   chance = probes.chance_accuracy(labels[:400], labels[400:])

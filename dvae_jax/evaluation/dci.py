@@ -10,6 +10,8 @@ random forests for speed). Here the code dims are summed into their blocks
 disentanglement and completeness formulas of dci.py are applied to that
 2 x 2 block matrix: 1 when s holds identity only and z nuisances only.
 """
+import warnings
+
 import numpy as np
 import scipy.stats
 
@@ -28,7 +30,9 @@ def importance_matrix(codes: np.ndarray, targets: dict, discrete=(),
   for name, y in targets.items():
     model = factors_lib.forest(name in discrete, seed, trees, depth)
     y = np.asarray(y)
-    model.fit(codes, y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y)
+    with warnings.catch_warnings():  # small subsets: classes > samples / 2
+      warnings.simplefilter('ignore', UserWarning)
+      model.fit(codes, y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y)
     imp = np.nan_to_num(np.abs(model.feature_importances_))
     cols.append(imp / imp.sum() if imp.sum() > 0 else imp)
   return np.stack(cols, axis=1)
