@@ -35,6 +35,10 @@ def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
   with open(os.path.join(workdir, 'eval', 'report.md')) as f:
     assert f.read().startswith('# Evaluation at step 3')
 
+  tiny_config.model.width = 8  # not the networks the checkpoints hold
+  with pytest.raises(errors.UserError, match='can be restored'):
+    evaluate.evaluate_workdir(tiny_config, workdir)
+
 
 def test_evaluate_without_checkpoint_is_a_user_error(tiny_config, tmp_path):
   with pytest.raises(errors.UserError, match='no checkpoints'):

@@ -14,6 +14,7 @@ import time
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import threadpoolctl
 from absl import logging
 
@@ -255,6 +256,27 @@ def _write_text(path: str, text: str) -> None:
   os.replace(tmp, path)
 
 
+def _restore_newest(workdir: str, abstract_state):
+  """The newest checkpoint that restores, through a read-only manager.
+
+  A running trainer may delete an old step (keep-last-K) while we read it:
+  then the next older one is tried.
+  """
+  manager = checkpointing.make_manager(workdir, 1, read_only=True)
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      return manager.restore(step, args=ocp.args.StandardRestore(
+          abstract_state))
+    except Exception as e:  # pylint: disable=broad-except
+      logging.warning('Checkpoint %d of %s cannot be restored (%s: %s); '
+                      'trying an older one.', step, workdir,
+                      type(e).__name__, str(e).splitlines()[0][:300]
+                      if str(e) else '')
+  raise errors.UserError(f'no checkpoint in {workdir!r} can be restored yet; '
+                         'wait for the first save of the run, or pass the '
+                         'config the run was made with')
+
+
 def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
@@ -264,12 +286,7 @@ def evaluate_workdir(config, workdir: str) -> dict:
     raise errors.UserError(f'no checkpoints in workdir {workdir!r}; train '
                            'first (--mode=train) or pass the run\'s --workdir')
   exp = train.Experiment(config)
-  manager = checkpointing.make_manager(workdir, config.keep_checkpoints,
-                                       read_only=True)
-  state = checkpointing.restore_latest(manager, exp.abstract_state())
-  if state is None:
-    raise errors.UserError(f'no complete checkpoint in {workdir!r} yet; '
-                           'wait for the first save of the run')
+  state = _restore_newest(workdir, exp.abstract_state())
   step = int(jax.device_get(state.step))
   logging.info('Evaluating the checkpoint of step %d in %s', step, workdir)
   is_main = jax.process_index() == 0

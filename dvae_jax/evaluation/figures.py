@@ -11,12 +11,18 @@ from dvae_jax.inference import Model
 
 
 def grid_sources(data: input_pipeline.SplitData, n: int, seed: int):
-  """n images of n distinct identities (s sources) and n others (z sources)."""
+  """n images of n distinct identities (s sources) and n others (z sources).
+
+  A split too small for that (a few images of your own data) gets fewer s
+  sources, and z sources that may repeat the s ones.
+  """
   rng = np.random.default_rng(seed)
   classes = rng.permutation(np.unique(data.labels))[:n]
   s_idx = [rng.choice(np.flatnonzero(data.labels == c)) for c in classes]
-  z_idx = rng.choice(np.setdiff1d(np.arange(len(data.labels)), s_idx), n,
-                     replace=False)
+  others = np.setdiff1d(np.arange(len(data.labels)), s_idx)
+  if len(others) < n:
+    others = np.arange(len(data.labels))
+  z_idx = rng.choice(others, n, replace=len(others) < n)
   return data.images[s_idx], data.images[z_idx]
 
 
