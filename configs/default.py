@@ -63,6 +63,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.eval.probe_train_examples = 8000  # codes of train images fit the probe
   config.eval.grid_size = 8  # swap grid: 8 s sources x 8 z sources
   config.eval.heldout_examples = 2000  # probes and swaps are scored on these
+  config.eval.test_examples = 2000  # unseen identities (glyphs: all 1000)
   config.eval.mlp_probe_epochs = 20
   config.eval.num_pairs = 1000  # swap pairs (cross-class and same-class)
   config.eval.factor_examples = 3000  # codes for R^2, block DCI and MIG

@@ -78,9 +78,9 @@ def _probe_metrics(train_codes, train, held_codes, heldout, cfg, seed):
 def _judge(config, exp, train_full, workdir):
   cfg = config.eval
   cache = cfg.classifier_dir or os.path.join(workdir, 'eval', 'classifier')
-  key = {k: config[k] for k in ('dataset', 'train_split', 'image_size',
-                                'channels', 'resize', 'label_key',
-                                'image_key')}
+  key = {k: config.get(k) for k in ('dataset', 'data_path', 'train_split',
+                                    'image_size', 'channels', 'resize',
+                                    'label_key', 'image_key')}
   return classifier_lib.cached_classifier(
       cache, key, train_full.images, train_full.labels,
       exp.info.num_classes, config.model.width, cfg.classifier_steps,
@@ -188,7 +188,8 @@ def _evaluate_model(config, exp, model, step, workdir, writer, write):
   train = subset(train_full, cfg.probe_train_examples, seed)
   heldout = subset(exp.load(config.heldout_split, shard=False),
                    cfg.heldout_examples, seed)
-  test = exp.load(config.test_split, shard=False)
+  test = subset(exp.load(config.test_split, shard=False), cfg.test_examples,
+                seed)
   codes = {name: _codes(model, d, seed)
            for name, d in (('train', train), ('heldout', heldout),
                            ('test', test))}
