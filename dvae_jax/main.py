@@ -1,6 +1,7 @@
-"""python -m dvae_jax.main --config=configs/default.py --workdir=DIR
+"""python -m dvae_jax.main --config=configs/default.py --workdir=DIR [--mode=evaluate]
 
-Trains (resuming from DIR's newest checkpoint), then evaluates and draws.
+Trains (resuming from DIR's newest checkpoint), then evaluates and draws;
+--mode=evaluate only evaluates DIR's newest checkpoint into DIR/eval/.
 """
 import logging as pylogging
 import os
@@ -17,6 +18,10 @@ config_flags.DEFINE_config_file(
     'configs/default.py or configs/default.py:tiny.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and '
                     'results; a second run on it resumes.')
+flags.DEFINE_enum('mode', 'train', ['train', 'evaluate'], 'train: train '
+                  '(resuming), then evaluate. evaluate: evaluate the newest '
+                  'checkpoint of --workdir (read-only; also of a run in '
+                  'progress) into DIR/eval/.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -64,7 +69,11 @@ def main(argv):
   logging.get_absl_handler().addFilter(_DropLibraryChatter())
   logging.info('JAX devices: %s', jax.devices())
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    if FLAGS.mode == 'evaluate':
+      from dvae_jax.evaluation import evaluate
+      evaluate.evaluate_workdir(FLAGS.config, FLAGS.workdir)
+    else:
+      train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except errors.UserError as e:  # a user mistake: one line, not a traceback
     _fail(f'error: {e}', 2)
   except errors.Stopped as e:  # preempted, or NaN: the checkpoints are good

@@ -48,6 +48,21 @@ class UpConv(nn.Module):
     return x + bias.astype(x.dtype)
 
 
+def encoder_trunk(x, width: int, dtype, train: bool):
+  """The encoder's convblocks: x (N, H, W, C) -> (N, H/8, W/8, 8 * width).
+
+  Call it inside a compact method: its blocks are named in the caller's scope
+  (ConvBlock_0..7), so the supervised baseline shares the encoder's layout.
+  """
+  x = x.astype(dtype)
+  x = ConvBlock(width, 3, dtype=dtype)(x, train)
+  x = ConvBlock(width, 3, dtype=dtype)(x, train)
+  for stage in range(1, NUM_DOWNSAMPLINGS + 1):
+    x = ConvBlock(width * 2**stage, 2, stride=2, dtype=dtype)(x, train)
+    x = ConvBlock(width * 2**stage, 3, dtype=dtype)(x, train)
+  return x
+
+
 class Encoder(nn.Module):
   """x (N, H, W, C) -> s (N, s_dim), z_mean (N, z_dim), z_logvar (N, z_dim).
 
@@ -61,13 +76,7 @@ class Encoder(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = x.astype(self.dtype)
-    w = self.width
-    x = ConvBlock(w, 3, dtype=self.dtype)(x, train)
-    x = ConvBlock(w, 3, dtype=self.dtype)(x, train)
-    for stage in range(1, NUM_DOWNSAMPLINGS + 1):
-      x = ConvBlock(w * 2**stage, 2, stride=2, dtype=self.dtype)(x, train)
-      x = ConvBlock(w * 2**stage, 3, dtype=self.dtype)(x, train)
+    x = encoder_trunk(x, self.width, self.dtype, train)
     x = x.reshape(x.shape[0], -1)
     s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)

@@ -10,7 +10,7 @@ from clu import metric_writers
 from dvae_jax import (checkpointing, errors, input_pipeline, numerics, parallel,
                       preemption, state as state_lib, train_step as
                       train_step_lib, visualize, workdir as workdir_lib)
-from dvae_jax.evaluation import summary as summary_lib
+from dvae_jax.evaluation import evaluate, figures
 from dvae_jax.inference import Model
 
 
@@ -60,26 +60,10 @@ def _mean_metrics(history) -> dict:
   return means
 
 
-def _grid_sources(data: input_pipeline.SplitData, n: int, seed: int):
-  """n images of n distinct identities (s sources) and n others (z sources).
-
-  A split too small for that (a few images of your own data) gets fewer s
-  sources, and z sources that may repeat the s ones.
-  """
-  rng = np.random.default_rng(seed)
-  classes = rng.permutation(np.unique(data.labels))[:n]
-  s_idx = [rng.choice(np.flatnonzero(data.labels == c)) for c in classes]
-  others = np.setdiff1d(np.arange(len(data.labels)), s_idx)
-  if len(others) < n:
-    others = np.arange(len(data.labels))
-  z_idx = rng.choice(others, n, replace=len(others) < n)
-  return data.images[s_idx], data.images[z_idx]
-
-
 def _write_figures(model: Model, vis: input_pipeline.SplitData, writer, step,
                    config, png_path=None):
   """Swap grid and reconstructions to TensorBoard (and the grid to a PNG)."""
-  s_src, z_src = _grid_sources(vis, config.eval.grid_size, config.seed)
+  s_src, z_src = figures.grid_sources(vis, config.eval.grid_size, config.seed)
   grid = visualize.swap_figure(s_src, z_src, model.swap_grid(s_src, z_src))
   s, z, _ = model.encode(z_src)
   recon = visualize.tile(np.stack([z_src, model.decode(s, z)]))
@@ -119,13 +103,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
       store.wait()  # whatever stopped us, what was being saved gets written
 
   model = Model(exp.networks, state, config.eval.batch_size)
-  summary = summary_lib.summarize(
-      model,
-      train=exp.load(config.train_split, shard=False,
-                     max_examples=config.eval.probe_train_examples),
-      heldout=exp.load(config.heldout_split, shard=False),
-      test=vis, seed=config.seed)
-  summary['step'] = int(jax.device_get(state.step))
+  step = int(jax.device_get(state.step))
+  summary = evaluate.summary(evaluate.evaluate_model(
+      config, exp, model, step, workdir, writer, write=is_main))
   if is_main:
     _write_figures(model, vis, writer, summary['step'], config,
                    png_path=os.path.join(workdir, 'swap_grid.png'))

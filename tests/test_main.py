@@ -94,3 +94,11 @@ def test_cli_unwritable_workdir(tmp_path):
       _run('--config=configs/default.py:tiny', f'--workdir={blocker}/run',
            timeout=120),
       f"error: workdir '{blocker}/run' cannot be written")
+
+
+def test_cli_evaluate_without_checkpoint_is_one_line(tmp_path, glyphs_data_dir):
+  result = _run('--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+                f'--config.data_dir={glyphs_data_dir}', '--mode=evaluate')
+  assert result.returncode == 2
+  assert 'error: no checkpoints in workdir' in result.stderr
+  assert 'Traceback' not in result.stderr

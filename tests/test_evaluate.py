@@ -1,0 +1,45 @@
+"""--mode=evaluate end to end on a tiny run: every output is written, and
+re-evaluating the checkpoint reproduces the end-of-training numbers."""
+import json
+import os
+
+import pytest
+
+from dvae_jax import errors, train
+from dvae_jax.evaluation import evaluate
+
+FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',
+           'prior_samples')
+
+
+def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
+    tiny_config, tmp_path):
+  tiny_config.num_train_steps = 3
+  workdir = str(tmp_path)
+  summary = train.train_and_evaluate(tiny_config, workdir)
+  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+    at_end = json.load(f)
+  assert summary == evaluate.summary(at_end)
+  for family in ('probe/mlp/z_sample/heldout', 'baseline/heldout',
+                 'swap/leak', 'unseen/gt_swap_mse', 'unseen/retrieval_s',
+                 'factors/r2_z_mean/rotation', 'dci/identity_in_s',
+                 'mig/mean', 'quality/kid_prior'):
+    assert family in at_end
+  for name in FIGURES:
+    assert os.path.exists(os.path.join(workdir, 'eval', f'{name}.png'))
+  assert os.path.exists(os.path.join(workdir, 'eval', 'classifier', 'key.json'))
+
+  os.remove(os.path.join(workdir, 'eval', 'metrics.json'))
+  again = evaluate.evaluate_workdir(tiny_config, workdir)
+  assert again == at_end
+  with open(os.path.join(workdir, 'eval', 'report.md')) as f:
+    assert f.read().startswith('# Evaluation at step 3')
+
+  tiny_config.model.width = 8  # not the networks the checkpoints hold
+  with pytest.raises(errors.UserError, match='can be restored'):
+    evaluate.evaluate_workdir(tiny_config, workdir)
+
+
+def test_evaluate_without_checkpoint_is_a_user_error(tiny_config, tmp_path):
+  with pytest.raises(errors.UserError, match='no checkpoints'):
+    evaluate.evaluate_workdir(tiny_config, str(tmp_path))
