@@ -145,6 +145,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if manager.latest_step() != config.num_train_steps:
     checkpointing.save(manager, config.num_train_steps, state)
   manager.wait_until_finished()
+  logging.info('Parameter fingerprint of process %d: %s', jax.process_index(),
+               parallel.fingerprint((state.gen_params, state.adv_params)))
 
   model = Model(exp.networks, state, config.eval.batch_size)
   summary = summary_lib.summarize(
