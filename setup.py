@@ -27,6 +27,7 @@ setuptools.setup(
         'scikit-learn==1.9.1',  # identity probes
         'h5py==3.14.0',  # 2D Sprites .mat (HDF5) files
         'absl-py==2.5.1',
+        'etils==1.15.0',  # epath: workdirs on gs:// as well as local disk
     ],
     extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0']},
 )

@@ -8,7 +8,8 @@ import orbax.checkpoint as ocp
 
 
 def checkpoint_dir(workdir: str) -> str:
-  return os.path.join(os.path.abspath(workdir), 'checkpoints')
+  base = workdir if '://' in workdir else os.path.abspath(workdir)  # gs://
+  return os.path.join(base, 'checkpoints')
 
 
 def make_manager(workdir: str, keep: int,

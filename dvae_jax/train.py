@@ -7,6 +7,7 @@ import jax
 import numpy as np
 from absl import logging
 from clu import metric_writers
+from etils import epath
 
 from dvae_jax import (checkpointing, errors, input_pipeline, parallel, state as
                       state_lib, train_step as train_step_lib, visualize)
@@ -17,11 +18,12 @@ from dvae_jax.inference import Model
 def check_workdir(workdir: str) -> None:
   """Creates workdir and fails early, with the fix, if it cannot be written."""
   try:
-    os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, f'.write_test_{os.getpid()}')
-    with open(probe, 'w') as f:
-      f.write('ok')
-    os.remove(probe)
+    epath.Path(workdir).mkdir(parents=True, exist_ok=True)  # gs:// too
+    # Hosts of a multi-host run share the workdir; their pids may collide.
+    probe = epath.Path(workdir, f'.write_test_{jax.process_index()}_'
+                       f'{os.getpid()}')
+    probe.write_text('ok')
+    probe.unlink()
   except OSError as e:
     raise errors.UserError(f'workdir {workdir!r} cannot be written ({e.strerror}); '
                      'pass --workdir=a directory you can write to') from e
@@ -106,8 +108,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     logging.info('Resuming from the checkpoint of step %d in %s', start_step,
                  workdir)
   if is_main:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+    epath.Path(workdir, 'config.json').write_text(
+        config.to_json_best_effort(indent=2))
 
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
@@ -161,8 +163,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
                    png_path=os.path.join(workdir, 'swap_grid.png'))
     writer.write_scalars(summary['step'],
                          {f'eval/{k}': v for k, v in summary.items()})
-    with open(os.path.join(workdir, 'summary.json'), 'w') as f:
-      json.dump(summary, f, indent=2)
+    epath.Path(workdir, 'summary.json').write_text(
+        json.dumps(summary, indent=2))
   writer.flush()
   logging.info('Summary: %s', summary)
   return summary
