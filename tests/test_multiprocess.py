@@ -34,3 +34,15 @@ def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
   report = run_worker('reference', glyphs_data_dir, STEPS, workdir, 2,
                       devices=4, timeout=420)
   assert report['ok'], report
+
+
+def test_a_user_error_ends_every_process_at_once(tmp_path, glyphs_data_dir):
+  """No process waits in jax's shutdown barrier (minutes) after a failure."""
+  result = subprocess.run(
+      [sys.executable, 'launch/local.py', '--num_processes=2', '--timeout=240',
+       '--', '--config=configs/default.py:tiny', f'--workdir={tmp_path}',
+       f'--config.data_dir={glyphs_data_dir}', '--config.adversary=bogus'],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 2, result.stdout[-3000:]
+  assert "error: config.adversary='bogus' is not one of" in result.stdout
+  assert 'timeout' not in result.stderr
