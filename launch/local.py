@@ -100,19 +100,21 @@ def run(cmds, timeout: float) -> int:
                                     daemon=True))
     threads[-1].start()
   deadline, rc = time.time() + timeout, 0
-  while any(p.poll() is None for p in procs):
-    failed = [p.returncode for p in procs if p.returncode not in (None, 0)]
-    if failed or time.time() > deadline:
-      rc = failed[0] if failed else 124
-      print(f'launch/local.py: stopping all processes ('
-            f'{"a process failed" if failed else "timeout"})', file=sys.stderr)
-      for p in procs:
-        if p.poll() is None:
-          p.kill()
-      break
-    time.sleep(0.2)
-  for p in procs:
-    p.wait()
+  try:
+    while any(p.poll() is None for p in procs):
+      failed = [p.returncode for p in procs if p.returncode not in (None, 0)]
+      if failed or time.time() > deadline:
+        rc = failed[0] if failed else 124
+        print('launch/local.py: stopping all processes (' +
+              ('a process failed' if failed else 'timeout') + ')',
+              file=sys.stderr)
+        break
+      time.sleep(0.2)
+  finally:  # also on Ctrl-C: leave no process behind
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+      p.wait()
   for t in threads:
     t.join(timeout=5)
   return rc or next((p.returncode for p in procs if p.returncode), 0)

@@ -133,3 +133,10 @@ def test_slurm_dry_run_prints_the_batch_script(per, tasks, device_ids):
 def test_slurm_rejects_bad_arguments(args, message):
   result = _run('slurm.sh', *args, '--dry-run')
   assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_local_timeout_stops_every_process(tmp_path):
+  result = _run('local.py', '--timeout=2', '--',
+                '--config=configs/default.py:tiny', f'--workdir={tmp_path}')
+  assert result.returncode == 124
+  assert 'stopping all processes (timeout)' in result.stderr
