@@ -68,13 +68,12 @@ def commands(args, port: int):
       f'--xla_cpu_collective_call_terminate_timeout_seconds={timeout}']))
   env = {'JAX_PLATFORMS': 'cpu',
          'JAX_NUM_CPU_DEVICES': str(args.devices_per_process),
-         'XLA_FLAGS': xla_flags}
-  # One compilation cache per process: with a shared one, a process that finds
-  # its program cached waits at the first collective for a peer that compiles
-  # and times out there.
-  cache = os.environ.get('DVAE_JAX_CACHE',
-                         os.path.expanduser('~/.cache/dvae_jax/xla-local'))
-  return [({**env, 'DVAE_JAX_CACHE': os.path.join(cache, f'process_{i}')},
+         'XLA_FLAGS': xla_flags,
+         # JAX writes its compilation cache from process 0 only: on a rerun
+         # process 0 would skip its compiles and wait for the others at the
+         # first collective, where CPU (gloo) collectives give up after 30 s.
+         'JAX_ENABLE_COMPILATION_CACHE': 'false'}
+  return [(env,
            [args.python, '-m', 'dvae_jax.main', '--distributed',
             f'--coordinator_address=127.0.0.1:{port}',
             f'--num_processes={args.num_processes}', f'--process_id={i}',

@@ -12,25 +12,28 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 3
 
 
-@pytest.mark.timeout(900)  # two bounded subprocesses; cold compiles on 2 cores
-def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
-                                                    glyphs_data_dir):
-  workdir = tmp_path / 'run'
+def _launch(workdir, data_dir, steps):
+  """The tiny config on 2 processes x 2 fake devices, via launch/local.py."""
   result = subprocess.run(
       [sys.executable, 'launch/local.py', '--num_processes=2',
        '--devices_per_process=2', '--timeout=420', '--collective_timeout=120',
        '--', '--config=configs/default.py:tiny', f'--workdir={workdir}',
-       f'--config.data_dir={glyphs_data_dir}',
-       f'--config.num_train_steps={STEPS}'],
-      cwd=REPO, capture_output=True, text=True, timeout=450,
-      # Warm runs reuse compiled programs; one cache per process (local.py).
-      env={**os.environ, 'DVAE_JAX_CACHE': os.path.expanduser(
-          '~/.cache/dvae_jax/xla-tests-local')})
+       f'--config.data_dir={data_dir}', f'--config.num_train_steps={steps}'],
+      cwd=REPO, capture_output=True, text=True, timeout=450)
   assert result.returncode == 0, result.stdout[-5000:]
+  return result.stdout
+
+
+@pytest.mark.timeout(900)  # two bounded subprocesses; cold compiles, 2 cores
+def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
+                                                    glyphs_data_dir):
+  workdir = tmp_path / 'run'
+  out = _launch(workdir, glyphs_data_dir, STEPS)
   prints = dict(re.findall(r'Parameter fingerprint of process (\d): (\w+)',
-                           result.stdout))
+                           out))
   assert set(prints) == {'0', '1'} and prints['0'] == prints['1'], prints
   assert (workdir / 'summary.json').exists()  # written by process 0 only
+  # One process on 4 devices, fed the same global batches.
   report = run_worker('reference', glyphs_data_dir, STEPS, workdir, 2,
                       devices=4, timeout=420)
   assert report['ok'], report
