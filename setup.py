@@ -28,6 +28,7 @@ setuptools.setup(
         'h5py==3.14.0',  # 2D Sprites .mat (HDF5) files
         'scipy==1.17.1',  # 2D Sprites split file (MATLAB v5 .mat)
         'absl-py==2.5.1',
+        'etils==1.15.0',  # epath: workdirs on gs:// as well as local disk
     ],
     extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0']},
 )

@@ -26,7 +26,8 @@ _NO_PERMISSION = ('Permission denied', "os_error_code='13'",
 
 
 def checkpoint_dir(workdir: str) -> str:
-  return os.path.join(os.path.abspath(workdir), 'checkpoints')
+  base = workdir if '://' in workdir else os.path.abspath(workdir)  # gs://
+  return os.path.join(base, 'checkpoints')
 
 
 def make_manager(workdir: str, keep: int, read_only: bool = False,

@@ -22,6 +22,17 @@ flags.DEFINE_enum('mode', 'train', ['train', 'evaluate'], 'train: train '
                   '(resuming), then evaluate. evaluate: evaluate the newest '
                   'checkpoint of --workdir (read-only; also of a run in '
                   'progress) into DIR/eval/.')
+flags.DEFINE_bool('distributed', False, 'Join a multi-process run '
+                  '(jax.distributed.initialize); the launch/ scripts pass it. '
+                  'Unset values below come from JAX_COORDINATOR_ADDRESS, '
+                  'JAX_NUM_PROCESSES, JAX_PROCESS_ID or the detected cluster '
+                  '(Cloud TPU, SLURM, Open MPI).')
+flags.DEFINE_string('coordinator_address', None, 'host:port of process 0.')
+flags.DEFINE_integer('num_processes', None, 'Number of processes.', lower_bound=1)
+flags.DEFINE_integer('process_id', None, 'This process, in [0, num_processes).',
+                     lower_bound=0)
+flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for every '
+                     'process to join.', lower_bound=1)
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -40,7 +51,8 @@ def _fail(message: str, exit_code: int):
   """One line on stderr (and in the log), no traceback."""
   logging.error('%s', message)
   print(message, file=sys.stderr)
-  sys.exit(exit_code)
+  from dvae_jax import distributed  # imports jax: not at module load
+  distributed.exit(exit_code)
 
 
 def _parse_flags(argv):
@@ -60,6 +72,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   import jax  # after flag parsing, so --help stays fast
+  from dvae_jax import distributed
+  try:
+    distributed.maybe_initialize(
+        FLAGS.distributed, FLAGS.distributed_timeout,
+        coordinator_address=FLAGS.coordinator_address,
+        num_processes=FLAGS.num_processes, process_id=FLAGS.process_id)
+  except (ValueError, TypeError) as e:  # jax's own checks of the settings
+    raise app.UsageError(f'cannot join the distributed run: {e}') from e
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # the accelerators belong to JAX
   jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
@@ -67,7 +87,8 @@ def main(argv):
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   from dvae_jax import errors, train
   logging.get_absl_handler().addFilter(_DropLibraryChatter())
-  logging.info('JAX devices: %s', jax.devices())
+  logging.info('Process %d of %d; devices: %s', jax.process_index(),
+               jax.process_count(), jax.devices())
   try:
     if FLAGS.mode == 'evaluate':
       from dvae_jax.evaluation import evaluate
@@ -81,6 +102,11 @@ def main(argv):
   except KeyboardInterrupt:  # Ctrl-C outside the loop, or a second one
     _fail('stopped: interrupted; the checkpoints on disk are intact, a rerun '
           'resumes from the newest', 130)
+  except Exception:
+    if jax.process_count() == 1:
+      raise
+    logging.exception('Process %d failed', jax.process_index())
+    distributed.exit(1)
 
 
 if __name__ == '__main__':

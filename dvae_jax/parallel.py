@@ -5,8 +5,13 @@ replicated, the form the pinned JAX recommends (pmap is now a wrapper over
 jit + shard_map; shared/STACK.md). The step is written for the *global* batch:
 XLA inserts the all-reduces, so gradients and batch-norm statistics are
 averaged over every device of every process and N devices compute what one
-device would with the same global batch.
+device would with the same global batch. With several processes the mesh
+spans all of them (jax.devices() is global after jax.distributed.initialize);
+each process supplies only its own rows of the batch (global_batch), and
+jax.jit runs the same program on every process.
 """
+import hashlib
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -42,8 +47,19 @@ def check_batch_divisible(global_batch: int, mesh: Mesh) -> None:
 
 
 def global_batch(local_batch, mesh: Mesh):
-  """Process-local numpy batch (leading axis = this process's share) -> global arrays."""
+  """Process-local numpy batch (leading axis = this process's share,
+  global batch / process count) -> global arrays sharded over the mesh; the
+  rows of process i land on its own devices."""
   sharding = data_sharded(mesh)
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, x),
       local_batch)
+
+
+def fingerprint(tree) -> str:
+  """A hash of this process's copy of a replicated pytree. Equal on every
+  process of a healthy run; logged so that a diverged host is visible."""
+  digest = hashlib.sha256()
+  for leaf in jax.tree.leaves(tree):
+    digest.update(np.asarray(leaf.addressable_shards[0].data).tobytes())
+  return digest.hexdigest()[:16]

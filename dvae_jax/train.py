@@ -168,6 +168,8 @@ def _train(exp: Experiment, state, start_step: int,
   if store.latest_step() != config.num_train_steps:
     save(config.num_train_steps, state)
   store.wait()
+  logging.info('Parameter fingerprint of process %d: %s', jax.process_index(),
+               parallel.fingerprint((state.gen_params, state.adv_params)))
   if stop.should_stop(config.num_train_steps):  # came during the last save
     raise errors.Preempted(stop.signum, config.num_train_steps,
                            store.directory)

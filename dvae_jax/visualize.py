@@ -1,5 +1,6 @@
 """Image grids: numpy arrays in, PNG files or arrays out."""
 import numpy as np
+from etils import epath
 from PIL import Image
 
 
@@ -36,5 +37,5 @@ def save_png(image: np.ndarray, path: str, scale: int = 3) -> None:
   img = Image.fromarray(image)
   if scale > 1:
     img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-  with open(path, 'wb') as f:
+  with epath.Path(path).open('wb') as f:  # gs:// too
     img.save(f, format='PNG')

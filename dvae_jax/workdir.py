@@ -7,6 +7,7 @@ import os
 import sys
 
 import jax
+from etils import epath  # local paths and gs:// alike
 
 from dvae_jax import errors, provenance
 
@@ -22,11 +23,12 @@ Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
 def check_writable(workdir: str) -> None:
   """Creates workdir and fails early, with the fix, if it cannot be written."""
   try:
-    os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, f'.write_test_{os.getpid()}')
-    with open(probe, 'w') as f:
-      f.write('ok')
-    os.remove(probe)
+    epath.Path(workdir).mkdir(parents=True, exist_ok=True)
+    # Hosts of a multi-host run share the workdir; their pids may collide.
+    probe = epath.Path(workdir,
+                       f'.write_test_{jax.process_index()}_{os.getpid()}')
+    probe.write_text('ok')
+    probe.unlink()
   except OSError as e:
     raise errors.UserError(
         f'workdir {workdir!r} cannot be written ({e.strerror}); pass '
@@ -35,14 +37,14 @@ def check_writable(workdir: str) -> None:
 
 def write_json(path: str, obj) -> None:
   """Writes obj as JSON all at once (temporary file + rename)."""
-  tmp = f'{path}.tmp{os.getpid()}'
+  tmp = epath.Path(f'{path}.tmp{os.getpid()}')
   try:
-    with open(tmp, 'w') as f:
+    with tmp.open('w') as f:
       json.dump(obj, f, indent=2, default=str)
-    os.replace(tmp, path)
+    tmp.replace(path)
   except OSError as e:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+    if tmp.exists():
+      tmp.unlink()
     raise errors.UserError(
         f'cannot write {path} ({e.strerror}): free space on that disk or '
         'pass --workdir=a directory you can write to') from e
@@ -74,11 +76,10 @@ def _config_dict(config) -> dict:
 def check_resumable(config, workdir: str) -> None:
   """Raises a UserError saying what differs if workdir's checkpoints were
   made with another architecture or dataset than `config`."""
-  path = os.path.join(workdir, CONFIG)
-  if not os.path.exists(path):
+  path = epath.Path(workdir, CONFIG)
+  if not path.exists():
     return  # nothing to compare with; a restore onto other shapes still fails
-  with open(path) as f:
-    saved = _state_defining(json.load(f))
+  saved = _state_defining(json.loads(path.read_text()))
   current = _state_defining(_config_dict(config))
   diffs = [k for k in sorted(set(saved) | set(current))
            if saved.get(k) != current.get(k)]
@@ -99,12 +100,12 @@ def record_run(config, workdir: str, start_step: int) -> str:
   config_dict = _config_dict(config)
   if start_step == 0:  # config.json describes the checkpoints: keep it after
     write_json(os.path.join(workdir, CONFIG), config_dict)
-  runs = os.path.join(workdir, RUNS)
+  runs = epath.Path(workdir, RUNS)
   try:
-    os.makedirs(runs, exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True)
   except OSError as e:
     raise errors.UserError(f'cannot create {runs} ({e.strerror})') from e
-  path = os.path.join(runs, f'{len(os.listdir(runs)):04d}.json')
+  path = str(runs / f'{len(list(runs.iterdir())):04d}.json')
   write_json(path, {
       'started': datetime.datetime.now(datetime.timezone.utc).isoformat(),
       'start_step': start_step,

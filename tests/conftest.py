@@ -1,5 +1,8 @@
 """Shared fixtures: the built-in dataset built once per session, tiny configs."""
+import json
 import os
+import subprocess
+import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -70,3 +73,23 @@ def on_batch(monkeypatch, index, action):
     for i, batch in enumerate(original(*args, **kwargs)):
       yield action(batch) if i == index else batch
   monkeypatch.setattr(input_pipeline, 'triplet_batches', patched)
+
+
+@pytest.fixture
+def run_worker():
+  """Runs tests/parallel_worker.py in a subprocess with fake CPU devices and
+  returns its JSON report (a CPU collective abort cannot take pytest down)."""
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+  def run(*args, devices: int, timeout: int = 540):
+    env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': repo,
+           'JAX_NUM_CPU_DEVICES': str(devices),
+           'XLA_FLAGS': '--xla_cpu_collective_call_terminate_timeout_seconds=60'}
+    result = subprocess.run(
+        [sys.executable, 'tests/parallel_worker.py', *map(str, args)],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = result.stdout.strip().splitlines()
+    assert lines, result.stderr[-3000:]
+    return json.loads(lines[-1])
+
+  return run

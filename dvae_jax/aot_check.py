@@ -1,0 +1,62 @@
+"""python -m dvae_jax.aot_check --config=configs/default.py --num_devices=8
+
+Compiles the train step for num_devices devices and the config's global batch
+without running it, and prints the per-device memory XLA plans for it. By
+default the devices are fake CPU devices, so this runs on a laptop before a
+pod is rented; --platform=local uses this machine's accelerators instead.
+Exits 1 when the estimate exceeds --device_memory_gb (or the device's own
+limit).
+"""
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Config file, as for main.',
+                                lock_config=True)
+flags.DEFINE_integer('num_devices', None, 'Devices the batch is split over '
+                     '(default: all of --platform).', lower_bound=1)
+flags.DEFINE_enum('platform', 'cpu', ['cpu', 'local'], "'cpu': num_devices "
+                  "fake CPU devices; 'local': this machine's devices.")
+flags.DEFINE_float('device_memory_gb', None, 'Memory of one target device in '
+                   'GiB (e.g. 16 for a TPU v5e chip, 80 for an H100).')
+flags.DEFINE_integer('num_classes', None, 'Label count (default: from the '
+                     "dataset's metadata).", lower_bound=2)
+flags.mark_flags_as_required(['config'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  import jax  # after flag parsing; the CPU device count is set before use
+  if FLAGS.platform == 'cpu':
+    jax.config.update('jax_platforms', 'cpu')
+    if FLAGS.num_devices:
+      jax.config.update('jax_num_cpu_devices', FLAGS.num_devices)
+  from dvae_jax import aot, errors, parallel
+  devices = jax.devices()
+  n = FLAGS.num_devices or len(devices)
+  if n > len(devices):
+    raise app.UsageError(f'--num_devices={n} but this machine has '
+                         f'{len(devices)} {devices[0].platform} devices; use '
+                         '--platform=cpu for fake ones')
+  config = FLAGS.config
+  try:
+    num_classes = FLAGS.num_classes or aot.num_classes_of(config)
+    report = aot.memory_report(config, parallel.make_mesh(devices[:n]),
+                               num_classes)
+  except errors.UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  limit = (int(FLAGS.device_memory_gb * aot.GIB) if FLAGS.device_memory_gb
+           else aot.device_memory_limit(devices[0]))
+  print(aot.format_report(report, limit))
+  sys.exit(1 if limit and report.peak > limit else 0)
+
+
+if __name__ == '__main__':
+  app.run(main)
