@@ -12,6 +12,8 @@ import os
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT = os.path.join(REPO, 'configs', 'default.py')
+# The default config with one size changed, compared with it for scaling.
+SCALING = ('batch_32', 'batch_64', 'default_64px')
 
 
 def load_config(case: dict):
@@ -59,10 +61,15 @@ def suite(quick: bool = False, experiments: bool = False) -> list:
       _case('compare_torch_1thread', kind='compare', env=ONE_THREAD),
   ]
   if experiments:
-    cases.append(_case('bfloat16', **{'model.dtype': 'bfloat16'}))
+    bf16 = {'model.dtype': 'bfloat16'}
+    cases.append(_case('bfloat16', **bf16))
+    cases.append(_case('bfloat16_onednn', env={
+        'XLA_FLAGS': EXPERIMENTAL_XLA_FLAGS['xla_onednn']}, **bf16))
     for name, flags in EXPERIMENTAL_XLA_FLAGS.items():
       cases.append(_case(name, env={'XLA_FLAGS': flags}))
     cases.append(_case('xla_one_thread', env=ONE_THREAD))
+    cases.append(_case('compare_torch_onednn', kind='compare', env={
+        'XLA_FLAGS': EXPERIMENTAL_XLA_FLAGS['xla_onednn']}))
   return cases
 
 

@@ -1,7 +1,7 @@
 """Where a step's time goes: forward + backward of each network alone, JAX vs
 PyTorch, on the shapes one train step gives it (interleaved rounds, medians).
 
-  python -m benchmarks.parts [--image_size 64] [--batch_size 32]
+  python -m benchmarks.parts [--image_size 64] [--batch_size 32] [--dtype bfloat16]
 
 encoder: 3B images; decoder: 7B (s, z) codes; discriminator: 4B images
 (2B in the generator update, 2B real + 2B fake in its own, counted once here).
@@ -78,11 +78,14 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--image_size', type=int, default=32)
   parser.add_argument('--batch_size', type=int, default=16)
+  parser.add_argument('--dtype', default='float32',
+                      help="dvae_jax's compute dtype (PyTorch stays float32)")
   parser.add_argument('--rounds', type=int, default=9)
   parser.add_argument('--steps', type=int, default=20)
   args = parser.parse_args()
   config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
-      'image_size': args.image_size, 'batch_size': args.batch_size}})
+      'image_size': args.image_size, 'batch_size': args.batch_size,
+      'model.dtype': args.dtype}})
   num_classes, b = 200, args.batch_size
   jax_parts = _jax_parts(config, num_classes, b)
   torch_parts = _torch_parts(config, num_classes, b)

@@ -1,4 +1,5 @@
 """Markdown tables from bench.py's result records."""
+from benchmarks.cases import SCALING
 
 
 def _f(x, digits=1):
@@ -32,7 +33,7 @@ def markdown(results: list, meta: dict) -> str:
               '', '| case | work ratio (images x pixels) | step time ratio |',
               '| --- | ---: | ---: |']
     for r in steps:
-      if r['k'] != 1 or r['name'] == 'default':
+      if r['name'] not in SCALING:
         continue
       work = (r['batch_size'] * r['image_size']**2 /
               (base['batch_size'] * base['image_size']**2))
