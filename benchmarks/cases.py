@@ -54,7 +54,7 @@ def suite(quick: bool = False, experiments: bool = False) -> list:
       _case('batch_32', batch_size=32),
       _case('batch_64', batch_size=64),
       _case('scan_k4', k=4),
-      _case('scan_k16', k=16),
+      _case('scan_k8', k=8),
       _case('compare_torch_64px', kind='compare', image_size=64),
       # One thread each: robust to other jobs on the machine (thread pools
       # that spin and wait at barriers suffer most from oversubscription).
