@@ -47,9 +47,9 @@ def _measure_step(case, config, args) -> dict:
   if k == 1:
     out['fed_images_per_s'] = timing.summary(per_step['fed'],
                                              3 * b)['images_per_s']
-    # XLA counts a scan body once, not k times: FLOPs only for single steps.
-    out['gflop_per_step'] = step.cost.get('flops', 0) / 1e9
-    out['achieved_gflops'] = out['gflop_per_step'] / (out['step_ms'] / 1e3)
+  # make_multi_step unrolls its scan, so a call holds k whole steps.
+  out['gflop_per_step'] = step.cost.get('flops', 0) / 1e9 / k
+  out['achieved_gflops'] = out['gflop_per_step'] / (out['step_ms'] / 1e3)
   out.update(
       pipeline_images_per_s=pipeline,
       pipeline_over_step=pipeline / out['images_per_s'],
