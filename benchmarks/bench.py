@@ -132,7 +132,8 @@ def main(argv=None):
   parser.add_argument('--quick', action='store_true',
                       help='only the default config and the torch comparison')
   parser.add_argument('--experiments', action='store_true',
-                      help='also bfloat16 and single-threaded XLA')
+                      help='also bfloat16 and XLA CPU options (oneDNN, '
+                      'XNNPACK, one thread)')
   parser.add_argument('--only', default='', help='comma-separated case names')
   parser.add_argument('--rounds', type=int, default=11,
                       help='timing rounds per contender (median reported)')
