@@ -102,3 +102,66 @@ def test_batch_stats_and_both_players_update():
         lambda a, b: not np.array_equal(a, b), getattr(state0, field),
         getattr(state1, field)))
     assert all(changed), field
+
+
+def _noise_driven(path) -> bool:
+  """Leaves moved by rounding noise alone: an UpConv bias feeds a batch norm,
+  so its true gradient is 0 and Adam turns float noise into +-lr steps (and
+  the decoder's running means follow it). Two correct programs differ there."""
+  keys = jax.tree_util.keystr(path)
+  return ('UpConv' in keys and 'bias' in keys) or (
+      "['decoder']" in keys and "['mean']" in keys)
+
+
+def test_multi_step_equals_single_steps():
+  """k steps scanned in one call give the states and metrics of k calls."""
+  k = 3
+  config, init, step, mesh = _setup()
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  multi = train_step_lib.make_multi_step(networks, gen_tx, adv_tx, config,
+                                         mesh, k)
+  batches = [_batch(config, seed) for seed in range(k)]
+  state = init(jax.random.key(0))
+  single_metrics = []
+  for batch in batches:
+    state, metrics = step(state, parallel.global_batch(batch, mesh))
+    single_metrics.append(metrics)
+  single_state, single_metrics = jax.device_get((state, single_metrics))
+  stacked = jax.tree.map(lambda *xs: np.stack(xs), *batches)
+  scan_state, scan_metrics = jax.device_get(
+      multi(init(jax.random.key(0)), stacked))
+
+  assert int(scan_state.step) == k
+  for i in range(k):
+    for name, value in single_metrics[i].items():
+      np.testing.assert_allclose(scan_metrics[name][i], value, rtol=1e-5,
+                                 err_msg=f'step {i} {name}')
+
+  def close(path, a, b):
+    if _noise_driven(path):
+      np.testing.assert_allclose(a, b, atol=k * config.learning_rate)
+    else:
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
+                                 err_msg=jax.tree_util.keystr(path))
+  jax.tree_util.tree_map_with_path(close, scan_state, single_state)
+
+
+def test_bfloat16_compute_step_is_finite():
+  """config.model.dtype=bfloat16: bf16 compute, float32 params and losses."""
+  config = default.get_config('tiny')
+  config.model.dtype = 'bfloat16'
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  mesh = parallel.make_mesh(jax.devices()[:1])
+  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, (32, 32, 3),
+                                config.model.z_dim, mesh)
+  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
+  state = init(jax.random.key(0))
+  for seed in range(2):
+    state, metrics = step(state, parallel.global_batch(_batch(config, seed),
+                                                        mesh))
+  assert all(np.isfinite(float(v)) for v in metrics.values())
+  assert all(leaf.dtype == jnp.float32
+             for leaf in jax.tree.leaves(state.gen_params))
+  assert metrics['generator_total'].dtype == jnp.float32

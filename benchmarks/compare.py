@@ -1,0 +1,71 @@
+"""dvae_jax vs the PyTorch reference: same losses first, then interleaved timing."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+from benchmarks import timing, torch_reference
+from benchmarks.jax_side import JaxStep
+from dvae_jax import models, train_step as train_step_lib
+
+CHECKED = ('reconstruction', 'swap', 'kl', 'adversarial', 'generator_total',
+           'discriminator')
+
+
+def _z_noise(seed: int, step: int, shape) -> np.ndarray:
+  """The eps that dvae_jax's step `step` draws for z (its own rng, its own
+  reparameterize at mean 0, log-variance 0)."""
+  z_rng = train_step_lib.step_rngs(seed, jnp.asarray(step, jnp.int32))[0]
+  zeros = jnp.zeros(shape, jnp.float32)
+  return np.asarray(models.reparameterize(z_rng, zeros, zeros))
+
+
+def check_same_losses(config, num_classes: int, host_batches) -> dict:
+  """Runs len(host_batches) steps in both frameworks from the same weights,
+  with dropout off and the same z noise; returns the largest relative loss
+  difference per step (losses of step i are on the weights after i updates,
+  so this also checks the update order and Adam)."""
+  config = config.copy_and_resolve_references()
+  config.model.disc_dropout = 0.0
+  jax_step = JaxStep(config, num_classes, host_batches[0])
+  ref = torch_reference.TrainStep(config, num_classes)
+  torch_reference.load_flax_params(ref, *jax_step.host_params())
+  worst, report = [], {}
+  for i, batch in enumerate(host_batches):
+    b = batch['images'].shape[0]
+    eps = _z_noise(config.seed, i, (3 * b, config.model.z_dim))
+    jax_step.run(1, iter([batch]))
+    ours = jax.device_get(jax_step.metrics)
+    theirs = ref(*torch_reference.to_torch_batch(batch), torch.from_numpy(eps))
+    rel = {k: abs(float(ours[k]) - float(theirs[k])) /
+           max(abs(float(theirs[k])), 1e-6) for k in CHECKED}
+    worst.append(max(rel.values()))
+    report[f'step_{i}'] = {k: (float(ours[k]), float(theirs[k])) for k in
+                           CHECKED}
+  return {'max_rel_diff_per_step': worst, 'losses_jax_torch': report}
+
+
+def time_against_torch(config, num_classes: int, host_batch, rounds: int,
+                       steps: int) -> dict:
+  """Median step times of both on the same batch, rounds interleaved."""
+  jax_step = JaxStep(config, num_classes, host_batch)
+  ref = torch_reference.TrainStep(config, num_classes)
+  torch_reference.load_flax_params(ref, *jax_step.host_params())
+  images, labels = torch_reference.to_torch_batch(host_batch)
+
+  def run_torch(n):
+    for _ in range(n):
+      ref(images, labels)
+
+  runners = {'jax': jax_step.run, 'torch': run_torch}
+  timing.interleaved(runners, rounds=1, steps=3)  # warm-up
+  times = timing.interleaved(runners, rounds, steps)
+  per_image = 3 * host_batch['images'].shape[0]
+  result = {name: timing.summary(t, per_image) for name, t in times.items()}
+  result['speedup'] = (result['jax']['images_per_s'] /
+                       result['torch']['images_per_s'])
+  result['speedup_per_round_median'] = float(np.median(
+      np.asarray(times['torch']) / np.asarray(times['jax'])))
+  result['compile_s'] = jax_step.compile_s
+  result['torch_threads'] = torch.get_num_threads()
+  return result

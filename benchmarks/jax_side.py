@@ -1,0 +1,89 @@
+"""The package's own step, built and fed the way train.py does it, for timing.
+
+Nothing here re-implements the model: networks, optimizers, state and step
+come from dvae_jax.state and dvae_jax.train_step.
+"""
+import time
+
+import jax
+import numpy as np
+
+from dvae_jax import input_pipeline, parallel, state as state_lib
+from dvae_jax import train_step as train_step_lib
+
+
+class JaxStep:
+  """A compiled (ahead of time) step of config on one device.
+
+  k > 1 uses make_multi_step: one call runs k steps on k stacked batches.
+  Attributes after construction: init_s, trace_s, compile_s, cost (XLA cost
+  analysis of one call), state (donated and replaced by every call).
+  """
+
+  def __init__(self, config, num_classes: int, example_batch, k: int = 1):
+    self.k = k
+    self.mesh = parallel.make_mesh(jax.devices()[:1])
+    networks = state_lib.build_networks(config, num_classes)
+    gen_tx, adv_tx = state_lib.build_optimizers(config)
+    image_shape = (config.image_size, config.image_size, config.channels)
+    init = state_lib.make_init_fn(networks, gen_tx, adv_tx, image_shape,
+                                  config.model.z_dim, self.mesh)
+    start = time.perf_counter()
+    self.state = jax.block_until_ready(init(jax.random.key(config.seed)))
+    self.init_s = time.perf_counter() - start
+    if k == 1:
+      fn = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config,
+                                          self.mesh)
+    else:
+      fn = train_step_lib.make_multi_step(networks, gen_tx, adv_tx, config,
+                                          self.mesh, k)
+    self.batch = self.device_batch(example_batch)
+    start = time.perf_counter()
+    lowered = fn.lower(self.state, self.batch)
+    self.trace_s = time.perf_counter() - start
+    start = time.perf_counter()
+    self.compiled = lowered.compile()
+    self.compile_s = time.perf_counter() - start
+    cost = self.compiled.cost_analysis()
+    self.cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    self.metrics = None
+
+  def device_batch(self, host_batch):
+    """A numpy batch (or k stacked ones for k > 1) as global device arrays."""
+    if self.k == 1:
+      return parallel.global_batch(host_batch, self.mesh)
+    stacked = jax.tree.map(lambda x: np.stack([x] * self.k), host_batch)
+    sharding = jax.sharding.NamedSharding(
+        self.mesh, jax.sharding.PartitionSpec(None, parallel.DATA_AXIS))
+    return jax.device_put(stacked, sharding)
+
+  def run(self, calls: int, batches=None) -> None:
+    """calls host calls on the resident batch, or on fresh batches from the
+    iterator `batches` (k == 1), as train.py feeds them; blocks at the end."""
+    for _ in range(calls):
+      batch = (self.batch if batches is None else
+               parallel.global_batch(next(batches), self.mesh))
+      self.state, self.metrics = self.compiled(self.state, batch)
+    jax.block_until_ready(self.state)
+
+  def host_params(self):
+    """(gen_params, adv_params) as numpy, e.g. to copy into another framework."""
+    return jax.device_get((self.state.gen_params, self.state.adv_params))
+
+
+def load_train_data(config):
+  """(train split in memory, number of classes) of config's dataset."""
+  builder = input_pipeline.get_builder(config)
+  info = input_pipeline.dataset_info(config, builder)
+  return input_pipeline.load_split(config, builder, config.train_split), \
+      info.num_classes
+
+
+def pipeline_images_per_s(batches, batch_size: int, n: int = 200) -> float:
+  """Throughput of a triplet_batches iterator alone (after a warm-up)."""
+  for _ in range(10):
+    next(batches)
+  start = time.perf_counter()
+  for _ in range(n):
+    next(batches)
+  return 3 * batch_size * n / (time.perf_counter() - start)
