@@ -163,9 +163,15 @@ def _quality_metrics(model, judge, train, heldout, held_codes, swapped, cfg,
   return m
 
 
+# The stages of an evaluation, in order, for its progress lines.
+STAGES = ('probes', 'judge', 'swaps', 'unseen', 'factors', 'quality')
+
+
 @contextlib.contextmanager
 def _timed(name: str):
   start = time.time()
+  logging.info('eval: %s (stage %d of %d)...', name, STAGES.index(name) + 1,
+               len(STAGES))
   yield
   logging.info('eval: %s took %.1f s', name, time.time() - start)
 
