@@ -27,7 +27,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 from dvae_jax import errors  # noqa: E402
 
@@ -69,8 +69,7 @@ def read_image(path: str, image_size: int, channels: int) -> np.ndarray:
     if path.endswith('.npy'):
       img = _array_to_image(np.load(path, allow_pickle=False), path)
     else:
-      with open(path, 'rb') as f:
-        img = Image.open(f)
+      with Image.open(path) as img:
         img.load()
   except errors.UserError:
     raise
@@ -79,7 +78,12 @@ def read_image(path: str, image_size: int, channels: int) -> np.ndarray:
                            '(--identity and --pose take comma-separated '
                            'files)') from e
   except Exception as e:  # pylint: disable=broad-except
-    reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+    if isinstance(e, UnidentifiedImageError):
+      reason = 'not an image format Pillow knows'
+    elif isinstance(e, OSError) and e.strerror:
+      reason = e.strerror
+    else:
+      reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
     raise errors.UserError(f'cannot read image {path!r} ({reason}): '
                            f'{_FIX}') from e
   img = img.convert('L' if channels == 1 else 'RGB')
@@ -147,6 +151,8 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')  # the accelerators belong to JAX
+  from dvae_jax import logs
+  logging.get_absl_handler().addFilter(logs.DropLibraryChatter())
   try:
     run(FLAGS.workdir, FLAGS.identity, FLAGS.pose, FLAGS.out, FLAGS.scale)
   except errors.UserError as e:  # one line, not a traceback
