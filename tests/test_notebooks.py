@@ -102,3 +102,12 @@ def test_analogies_runs_on_a_trained_workdir(notebook_env, finished_run,
   assert ns['grid'].shape == (3 * 33 + 1, 4 * 33 + 1, 3)
   assert (notebook_env / 'out' / 'analogy_grid.png').exists()
   assert '[image ' in capsys.readouterr().out
+
+
+def test_analogies_trains_a_small_model_first(notebook_env, monkeypatch):
+  workdir = notebook_env / 'fresh'  # no checkpoint: the notebook trains
+  monkeypatch.setenv('DVAE_WORKDIR', str(workdir))
+  ns = _execute('analogies.ipynb')
+  assert ns['loaded'].step == ns['config'].num_train_steps
+  assert (workdir / 'checkpoints').is_dir()
+  assert ns['grid'].shape == (3 * 33 + 1, 4 * 33 + 1, 3)
