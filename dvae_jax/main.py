@@ -3,7 +3,6 @@
 Trains (resuming from DIR's newest checkpoint), then evaluates and draws;
 --mode=evaluate only evaluates DIR's newest checkpoint into DIR/eval/.
 """
-import logging as pylogging
 import os
 import sys
 
@@ -34,17 +33,6 @@ flags.DEFINE_integer('process_id', None, 'This process, in [0, num_processes).',
 flags.DEFINE_integer('distributed_timeout', 300, 'Seconds to wait for every '
                      'process to join.', lower_bound=1)
 flags.mark_flags_as_required(['config', 'workdir'])
-
-
-class _DropLibraryChatter(pylogging.Filter):
-  """Orbax logs every step of every save at INFO; keep its warnings only, and
-  without the tracebacks it attaches: we report its errors in one line."""
-
-  def filter(self, record):
-    if '/orbax/' not in record.pathname:
-      return True
-    record.exc_info, record.exc_text = None, None
-    return record.levelno >= pylogging.WARNING
 
 
 def _fail(message: str, exit_code: int):
@@ -86,7 +74,8 @@ def main(argv):
       os.environ.get('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla')))
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   from dvae_jax import errors, train
-  logging.get_absl_handler().addFilter(_DropLibraryChatter())
+  from dvae_jax import logs
+  logging.get_absl_handler().addFilter(logs.DropLibraryChatter())
   logging.info('Process %d of %d; devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
   try:

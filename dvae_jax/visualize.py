@@ -29,13 +29,31 @@ def swap_figure(s_images, z_images, swaps) -> np.ndarray:
   return tile(np.concatenate([top, rows]), pad=1)
 
 
-def save_png(image: np.ndarray, path: str, scale: int = 3) -> None:
-  """Writes an (H, W, C) uint8 image, enlarged `scale` times (nearest)."""
+def to_pil(image: np.ndarray, scale: int = 3) -> Image.Image:
+  """An (H, W, C) uint8 image as a PIL image, enlarged `scale` times (nearest)."""
   image = np.asarray(image)
   if image.shape[-1] == 1:
     image = image[..., 0]
   img = Image.fromarray(image)
   if scale > 1:
     img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+  return img
+
+
+def save_png(image: np.ndarray, path: str, scale: int = 3) -> None:
+  """Writes an (H, W, C) uint8 image, enlarged `scale` times (nearest)."""
+  img = to_pil(image, scale)
   with epath.Path(path).open('wb') as f:  # gs:// too
     img.save(f, format='PNG')
+
+
+def show(image: np.ndarray, scale: int = 3) -> None:
+  """Shows an (H, W, C) uint8 image in a notebook (IPython); where IPython
+  is missing (a script, CI), prints its size instead."""
+  img = to_pil(image, scale)
+  try:
+    from IPython.display import display  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    print(f'[image {img.width}x{img.height}]')
+    return
+  display(img)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from typing import Iterable, Optional
 
 import tensorflow_datasets as tfds
+from absl import logging
 
 from dvae_jax import errors
 
@@ -68,6 +70,9 @@ def prepare(builder: tfds.core.DatasetBuilder,
     return builder
   config = tfds.download.DownloadConfig(try_download_gcs=False,
                                         manual_dir=manual_dir_path)
+  logging.info('Preparing dataset %s in %s (first use only; progress bars '
+               'follow)', builder.name, builder.data_dir)
+  start = time.time()
   try:
     with bounded_downloads():
       builder.download_and_prepare(download_config=config)
@@ -84,4 +89,6 @@ def prepare(builder: tfds.core.DatasetBuilder,
         f'({", ".join(urls) or "see the tfds catalog"}) in '
         f'{manual_dir_path or builder.data_dir_root / "downloads" / "manual"}.'
     ) from e
+  logging.info('Prepared dataset %s in %.0f s', builder.name,
+               time.time() - start)
   return builder

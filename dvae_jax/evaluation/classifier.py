@@ -20,6 +20,7 @@ import numpy as np
 import optax
 
 from dvae_jax import input_pipeline, models
+from dvae_jax import progress as progress_lib
 
 
 class TrunkClassifier(nn.Module):
@@ -96,13 +97,16 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   rng = np.random.default_rng(seed)
   order = np.empty(0, np.int64)
   batch_size = min(batch_size, len(labels))
-  for _ in range(steps):
+  progress = progress_lib.Progress('eval: judge classifier training', steps,
+                                   unit='steps')
+  for i in range(steps):
     if len(order) < batch_size:
       order = np.concatenate([order, rng.permutation(len(labels))])
     idx, order = order[:batch_size], order[batch_size:]
     x = images[idx].astype(np.float32) / 127.5 - 1
     params, stats, opt_state = step(params, stats, opt_state, x,
                                     labels[idx].astype(np.int32))
+    progress.update(i + 1)
   return Classifier(module, {'params': params, 'batch_stats': stats})
 
 

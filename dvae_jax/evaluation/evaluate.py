@@ -14,11 +14,10 @@ import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import threadpoolctl
 from absl import logging
 
-from dvae_jax import checkpointing, errors, input_pipeline, visualize
+from dvae_jax import input_pipeline, visualize
 from dvae_jax.datasets import glyphs
 from dvae_jax.evaluation import (classifier as classifier_lib, dci, factors as
                                  factors_lib, figures, mig, probes, report,
@@ -164,9 +163,15 @@ def _quality_metrics(model, judge, train, heldout, held_codes, swapped, cfg,
   return m
 
 
+# The stages of an evaluation, in order, for its progress lines.
+STAGES = ('probes', 'judge', 'swaps', 'unseen', 'factors', 'quality')
+
+
 @contextlib.contextmanager
 def _timed(name: str):
   start = time.time()
+  logging.info('eval: %s (stage %d of %d)...', name, STAGES.index(name) + 1,
+               len(STAGES))
   yield
   logging.info('eval: %s took %.1f s', name, time.time() - start)
 
@@ -257,42 +262,18 @@ def _write_text(path: str, text: str) -> None:
   os.replace(tmp, path)
 
 
-def _restore_newest(workdir: str, abstract_state):
-  """The newest checkpoint that restores, through a read-only manager.
-
-  A running trainer may delete an old step (keep-last-K) while we read it:
-  then the next older one is tried.
-  """
-  manager = checkpointing.make_manager(workdir, 1, read_only=True)
-  for step in sorted(manager.all_steps(), reverse=True):
-    try:
-      return manager.restore(step, args=ocp.args.StandardRestore(
-          abstract_state))
-    except Exception as e:  # pylint: disable=broad-except
-      logging.warning('Checkpoint %d of %s cannot be restored (%s: %s); '
-                      'trying an older one.', step, workdir,
-                      type(e).__name__, str(e).splitlines()[0][:300]
-                      if str(e) else '')
-  raise errors.UserError(f'no checkpoint in {workdir!r} can be restored yet; '
-                         'wait for the first save of the run, or pass the '
-                         'config the run was made with')
-
-
 def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
   from dvae_jax import train  # train imports this module
-  if not os.path.isdir(checkpointing.checkpoint_dir(workdir)):
-    raise errors.UserError(f'no checkpoints in workdir {workdir!r}; train '
-                           'first (--mode=train) or pass the run\'s --workdir')
+  from dvae_jax import inference
+  loaded = inference.load_model(workdir, config)
   exp = train.Experiment(config)
-  state = _restore_newest(workdir, exp.abstract_state())
-  step = int(jax.device_get(state.step))
+  step = loaded.step
   logging.info('Evaluating the checkpoint of step %d in %s', step, workdir)
   is_main = jax.process_index() == 0
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
-  return evaluate_model(config, exp, Model(exp.networks, state,
-                                           config.eval.batch_size),
-                        step, workdir, writer, write=is_main)
+  return evaluate_model(config, exp, loaded.model, step, workdir, writer,
+                        write=is_main)
