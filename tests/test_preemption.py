@@ -26,6 +26,7 @@ def test_signal_saves_stops_and_resume_is_exact(finished_run, tmp_path,
                                                 monkeypatch):
   config, full_workdir, full_summary = finished_run
   workdir = str(tmp_path)
+  handler_before = signal.getsignal(signal.SIGINT)
   # SIGINT while the 5th batch is being drawn, i.e. during step 5.
   on_batch(monkeypatch, 4, _signal_self(signal.SIGINT))
   with pytest.raises(errors.Preempted) as stopped:
@@ -35,7 +36,7 @@ def test_signal_saves_stops_and_resume_is_exact(finished_run, tmp_path,
       stopped.value)
   manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
   assert manager.all_steps() == [3, 5]
-  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+  assert signal.getsignal(signal.SIGINT) is handler_before  # restored
   monkeypatch.undo()
   summary = train.train_and_evaluate(config, workdir)
   assert summary == full_summary

@@ -92,13 +92,15 @@ def _swap_metrics(model, judge, heldout, held_codes, n, seed):
   swapped = model.decode(held_codes['s'][a], held_codes['z_mean'][b])
   scores = swaps.judge_scores(judge.predict(swapped), heldout.labels[a],
                               heldout.labels[b])
+  metrics = {'swap/accuracy': scores['accuracy'], 'swap/leak': scores['leak']}
   a1, a2 = swaps.same_class_pairs(heldout.labels, n, seed)
-  same = model.decode(held_codes['s'][a2], held_codes['z_mean'][a1])
-  recon = model.decode(held_codes['s'][a1], held_codes['z_mean'][a1])
-  target = heldout.images[a1]
-  return {'swap/accuracy': scores['accuracy'], 'swap/leak': scores['leak'],
-          'swap/same_class_mse': swaps.mse(same, target),
-          'swap/reconstruction_mse': swaps.mse(recon, target)}, swapped
+  if len(a1):  # else no held-out class has two images: nothing to swap
+    same = model.decode(held_codes['s'][a2], held_codes['z_mean'][a1])
+    recon = model.decode(held_codes['s'][a1], held_codes['z_mean'][a1])
+    target = heldout.images[a1]
+    metrics['swap/same_class_mse'] = swaps.mse(same, target)
+    metrics['swap/reconstruction_mse'] = swaps.mse(recon, target)
+  return metrics, swapped
 
 
 def _unseen_metrics(model, test, test_codes, renders_glyphs, image_size, n,

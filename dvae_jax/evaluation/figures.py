@@ -86,12 +86,19 @@ def all_figures(model: Model, data: input_pipeline.SplitData, rows: int,
                 steps: int, seed: int) -> dict:
   """{name: image} of every figure, all drawn from `data` (seeded)."""
   s_src, z_src = grid_sources(data, rows, seed)
-  a, b = same_identity_pairs(data.labels, 2 * rows, seed)
-  a, b, c = data.images[a[:rows]], data.images[b[:rows]], data.images[a[rows:]]
-  return {
+  m = min(len(s_src), len(z_src))  # a small split has fewer s sources
+  out = {
       'swap_grid': swap_grid(model, s_src, z_src),
-      'analogies': analogies(model, a, b, c),
-      'interpolation_s': interpolation(model, s_src, z_src, steps, 's'),
-      'interpolation_z': interpolation(model, s_src, z_src, steps, 'z'),
+      'interpolation_s': interpolation(model, s_src[:m], z_src[:m], steps, 's'),
+      'interpolation_z': interpolation(model, s_src[:m], z_src[:m], steps, 'z'),
       'prior_samples': prior_samples(model, s_src, steps, seed),
   }
+  a, b = same_identity_pairs(data.labels, 2 * rows, seed)
+  # k rows a : b :: c : ?, c of other identities; a small split gets fewer
+  # rows (c of a's identity when only one identity has two images).
+  k = len(a) // 2 or len(a)
+  if k:
+    c = a[k:2 * k] if len(a) >= 2 * k and len(a) > 1 else a[:k]
+    out['analogies'] = analogies(model, data.images[a[:k]],
+                                 data.images[b[:k]], data.images[c])
+  return out

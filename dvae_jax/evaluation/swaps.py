@@ -23,11 +23,14 @@ def cross_class_pairs(labels: np.ndarray, n: int, seed: int):
 
 
 def same_class_pairs(labels: np.ndarray, n: int, seed: int):
-  """n index pairs (a, a2), a != a2, labels[a] == labels[a2], seeded."""
+  """n index pairs (a, a2), a != a2, labels[a] == labels[a2], seeded; none
+  when no class has two examples."""
   rng = np.random.default_rng(seed)
   classes, inverse, counts = np.unique(labels, return_inverse=True,
                                        return_counts=True)
   eligible = np.flatnonzero(counts[inverse] >= 2)
+  if not len(eligible):  # e.g. a held-out split of one image per class
+    return np.zeros(0, np.int64), np.zeros(0, np.int64)
   a = rng.choice(eligible, n)
   order = np.argsort(inverse, kind='stable')
   starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
