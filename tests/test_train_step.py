@@ -10,10 +10,11 @@ from dvae_jax import parallel, state as state_lib, train_step as train_step_lib
 NUM_CLASSES = 5
 
 
-def _setup(adversary='label', z_classifier=0.0):
+def _setup(adversary='label', z_classifier=0.0, dtype='float32'):
   config = default.get_config('tiny')
   config.adversary = adversary
   config.loss.z_classifier = z_classifier
+  config.model.dtype = dtype
   networks = state_lib.build_networks(config, NUM_CLASSES)
   gen_tx, adv_tx = state_lib.build_optimizers(config)
   mesh = parallel.make_mesh(jax.devices()[:1])
@@ -149,14 +150,7 @@ def test_multi_step_equals_single_steps():
 
 def test_bfloat16_compute_step_is_finite():
   """config.model.dtype=bfloat16: bf16 compute, float32 params and losses."""
-  config = default.get_config('tiny')
-  config.model.dtype = 'bfloat16'
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  mesh = parallel.make_mesh(jax.devices()[:1])
-  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, (32, 32, 3),
-                                config.model.z_dim, mesh)
-  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
+  config, init, step, mesh = _setup(dtype='bfloat16')
   state = init(jax.random.key(0))
   for seed in range(2):
     state, metrics = step(state, parallel.global_batch(_batch(config, seed),
