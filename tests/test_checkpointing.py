@@ -80,7 +80,7 @@ def test_corrupt_latest_is_named_skipped_and_kept(tmp_path, abstract, corrupt,
   bad_dir = os.path.join(checkpointing.checkpoint_dir(str(tmp_path)), '2')
   corrupt(bad_dir)
   store = checkpointing.Checkpoints(str(tmp_path), keep=2)
-  with caplog.at_level('WARNING'):
+  with caplog.at_level('WARNING', logger='absl'):
     _assert_state(store.restore(abstract), 1)
   assert f'Checkpoint {bad_dir} cannot be restored' in caplog.text
   assert store.unreadable == [2]

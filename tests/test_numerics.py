@@ -73,7 +73,7 @@ def test_skip_nonfinite_updates_keeps_the_old_state(tiny_config, tmp_path,
   tiny_config.checkpoint_every_steps = 1
   tiny_config.keep_checkpoints = 10
   on_batch(monkeypatch, 4, _nan_images)
-  with caplog.at_level('WARNING'):
+  with caplog.at_level('WARNING', logger='absl'):
     summary = train.train_and_evaluate(tiny_config, str(tmp_path))
   assert summary['step'] == 6
   assert 'Skipped 1 non-finite update(s), the first at step 5' in caplog.text

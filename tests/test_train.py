@@ -57,7 +57,7 @@ def test_resume_continues_where_it_stopped(finished_run, tmp_path, caplog):
   config.num_train_steps = 3
   train.train_and_evaluate(config, workdir)
   config.num_train_steps = 6
-  with caplog.at_level('INFO'):
+  with caplog.at_level('INFO', logger='absl'):
     summary = train.train_and_evaluate(config, workdir)
   assert 'Resuming from the checkpoint of step 3' in caplog.text
   assert summary == full_summary
@@ -79,7 +79,7 @@ def test_corrupt_latest_checkpoint_resumes_from_older(finished_run, tmp_path,
   bad = os.path.join(checkpointing.checkpoint_dir(workdir), '6')
   with open(os.path.join(bad, 'default', '_METADATA'), 'w') as f:
     f.write('garbage')
-  with caplog.at_level('INFO'):
+  with caplog.at_level('INFO', logger='absl'):
     summary = train.train_and_evaluate(config, workdir)
   assert f'Checkpoint {bad} cannot be restored' in caplog.text
   assert 'Resuming from the checkpoint of step 3' in caplog.text
