@@ -64,7 +64,7 @@ def _write_figures(model: Model, vis: input_pipeline.SplitData, writer, step,
                    config, png_path=None):
   """Swap grid and reconstructions to TensorBoard (and the grid to a PNG)."""
   s_src, z_src = figures.grid_sources(vis, config.eval.grid_size, config.seed)
-  grid = visualize.swap_figure(s_src, z_src, model.swap_grid(s_src, z_src))
+  grid = figures.swap_grid(model, s_src, z_src)
   s, z, _ = model.encode(z_src)
   recon = visualize.tile(np.stack([z_src, model.decode(s, z)]))
   writer.write_images(step, {'swap_grid': grid[None],
