@@ -56,6 +56,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.loss.real_target = 0.95  # one-sided label smoothing
   # Beyond the paper: an identity classifier on z that the encoder must confuse.
   config.loss.z_classifier = 0.0
+  # What that classifier sees: 'sample' (z) or 'mean' (z's mean, where the
+  # probes find identity that sampling noise hides).
+  config.loss.z_classifier_input = 'sample'
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

@@ -12,6 +12,7 @@ import optax
 from dvae_jax import errors, models, parallel
 
 ADVERSARIES = ('label', 'pair', 'none')
+Z_CLASSIFIER_INPUTS = ('sample', 'mean')
 
 
 @flax.struct.dataclass
@@ -38,6 +39,10 @@ def build_networks(config, num_classes: int) -> Networks:
   if config.adversary not in ADVERSARIES:
     raise errors.UserError(f'config.adversary={config.adversary!r} is not one of '
                      f'{ADVERSARIES}; set --config.adversary to one of them')
+  if config.loss.z_classifier_input not in Z_CLASSIFIER_INPUTS:
+    raise errors.UserError(
+        f'config.loss.z_classifier_input={config.loss.z_classifier_input!r} '
+        f'is not one of {Z_CLASSIFIER_INPUTS}; set it to one of them')
   m = config.model
   dtype = jnp.dtype(m.dtype)
   encoder = models.Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype)

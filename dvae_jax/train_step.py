@@ -55,6 +55,7 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
       'fake_labels': labels[:, 1:3],
       'z': z,  # (B, 3, z_dim)
+      'z_mean': z_mean.reshape(b, g, -1),
       'batch_stats': {'encoder': enc_vars['batch_stats'],
                       'decoder': dec_vars['batch_stats']},
   }
@@ -103,6 +104,9 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
   z_rng, gen_d_rng, adv_d_rng = step_rngs(config.seed, state.step)
   w = config.loss
   kl_weight = w.kl / (config.image_size**2 * config.channels)
+  # What the identity classifier on z sees: samples (noise can hide identity
+  # that the means keep) or the means themselves.
+  z_key = {'sample': 'z', 'mean': 'z_mean'}[w.z_classifier_input]
 
   def generator_loss(gen_params):
     terms, extras = _generator_terms(gen_params, state, batch, networks,
@@ -118,7 +122,8 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
       total += w.adversarial * terms['adversarial']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
-          {'params': state.adv_params['z_classifier']}, _flat(extras['z']))
+          {'params': state.adv_params['z_classifier']},
+          _flat(extras[z_key]))
       terms['z_confusion'] = losses.classifier_confusion_loss(logits)
       total += w.z_classifier * terms['z_confusion']
     terms['generator_total'] = total
@@ -131,7 +136,7 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
   gen_params = optax.apply_updates(state.gen_params, gen_updates)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
-  z = jax.lax.stop_gradient(extras['z'])
+  z = jax.lax.stop_gradient(extras[z_key])
 
   def adversary_loss(adv_params):
     adv_terms = {}

@@ -10,10 +10,12 @@ from dvae_jax import parallel, state as state_lib, train_step as train_step_lib
 NUM_CLASSES = 5
 
 
-def _setup(adversary='label', z_classifier=0.0, dtype='float32'):
+def _setup(adversary='label', z_classifier=0.0, dtype='float32',
+           z_classifier_input='sample'):
   config = default.get_config('tiny')
   config.adversary = adversary
   config.loss.z_classifier = z_classifier
+  config.loss.z_classifier_input = z_classifier_input
   config.model.dtype = dtype
   networks = state_lib.build_networks(config, NUM_CLASSES)
   gen_tx, adv_tx = state_lib.build_optimizers(config)
@@ -54,6 +56,35 @@ def test_step_compiles_once_and_reports_every_term(adversary, z_classifier):
     expected |= {'z_confusion', 'z_classifier', 'z_classifier_accuracy'}
   assert expected <= set(metrics)
   assert all(np.isfinite(float(v)) for v in metrics.values())
+
+
+@pytest.mark.parametrize('z_input', ['sample', 'mean'])
+def test_z_classifier_sees_samples_or_means(z_input):
+  config, init, step, mesh = _setup('none', 1.0, z_classifier_input=z_input)
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  state = init(jax.random.key(0))
+  batch = _batch(config)
+  flat = batch['images'].reshape((-1, 32, 32, 3))
+  (_, z_mean, z_logvar), _ = networks.encoder.apply(
+      {'params': state.gen_params['encoder'],
+       'batch_stats': state.batch_stats['encoder']},
+      flat, train=True, mutable=['batch_stats'])
+  if z_input == 'sample':
+    z_rng = train_step_lib.step_rngs(config.seed, state.step)[0]
+    z_mean = state_lib.models.reparameterize(z_rng, z_mean, z_logvar)
+  logits = networks.z_classifier.apply(
+      {'params': state.adv_params['z_classifier']}, z_mean)
+  expected = float(train_step_lib.losses.classification_loss(
+      logits, batch['labels'].reshape(-1)))
+  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  np.testing.assert_allclose(metrics['z_classifier'], expected, rtol=1e-5)
+
+
+def test_bad_z_classifier_input_is_a_user_error():
+  config = default.get_config('tiny')
+  config.loss.z_classifier_input = 'median'
+  with pytest.raises(state_lib.errors.UserError, match='z_classifier_input'):
+    state_lib.build_networks(config, NUM_CLASSES)
 
 
 def test_step_is_a_pure_function_of_state_and_batch():
