@@ -1,0 +1,107 @@
+"""A table of several trained runs, mean and spread over seeds.
+
+  python -m dvae_jax.evaluation.compare \
+      --run="paper's method=/tmp/label_s0,/tmp/label_s1,/tmp/label_s2" \
+      --run="no adversary=/tmp/none_s0,/tmp/none_s1,/tmp/none_s2"
+
+Each --run is NAME=WORKDIR[,WORKDIR...], one workdir per seed, each holding
+the eval/metrics.json that `--mode=evaluate` (or the end of training) wrote.
+Prints a markdown table: per metric, the mean over the workdirs and the sample
+standard deviation (ddof=1), with the number of seeds.
+"""
+import json
+import math
+import os
+import sys
+from typing import Dict, List, Sequence, Tuple
+
+from absl import app
+from absl import flags
+
+from dvae_jax import errors
+from dvae_jax.evaluation import report
+
+# (metrics.json key, column title, kind): the headline numbers of RESULTS.md.
+COLUMNS = (
+    ('probe/linear/s/heldout', 's linear probe', 'pct'),
+    ('probe/linear/z_mean/heldout', 'z_mean linear probe', 'pct'),
+    ('probe/mlp/z_mean/heldout', 'z_mean MLP probe', 'pct'),
+    ('swap/accuracy', 'judge: swap shows s identity', 'pct'),
+    ('unseen/retrieval_s', 's retrieval, unseen', 'pct'),
+    ('unseen/retrieval_z_mean', 'z retrieval, unseen', 'pct'),
+    ('unseen/gt_swap_mse', 'ground-truth swap MSE, unseen', 'num'),
+    ('unseen/reconstruction_mse', 'recon. MSE, unseen', 'num'),
+)
+
+_RUN = flags.DEFINE_multi_string(
+    'run', [], 'NAME=WORKDIR[,WORKDIR...]: one row, its seeds\' workdirs.')
+
+
+def load_metrics(workdir: str) -> dict:
+  """The eval/metrics.json of one workdir."""
+  path = os.path.join(workdir, 'eval', 'metrics.json')
+  if not os.path.exists(path):
+    raise errors.UserError(
+        f'{path} does not exist; evaluate that run first: python -m '
+        f'dvae_jax.main --config=... --workdir={workdir} --mode=evaluate')
+  with open(path) as f:
+    return json.load(f)
+
+
+def mean_and_spread(values: Sequence[float]) -> Tuple[float, float]:
+  """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
+  n = len(values)
+  mean = sum(values) / n
+  if n < 2:
+    return mean, 0.0
+  return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def _cell(values: List[float], kind: str) -> str:
+  if not values:
+    return '-'
+  mean, spread = mean_and_spread(values)
+  if kind == 'pct':
+    return f'{100 * mean:.1f} ± {100 * spread:.1f}%'
+  return f'{mean:.4f} ± {spread:.4f}'
+
+
+def table(runs: Dict[str, List[dict]]) -> str:
+  """Markdown rows: one per run name, mean ± std over its metrics dicts."""
+  header = ['run', 'seeds'] + [title for _, title, _ in COLUMNS]
+  rows = []
+  for name, metrics in runs.items():
+    cells = [_cell([m[key] for m in metrics if m.get(key) is not None], kind)
+             for key, _, kind in COLUMNS]
+    rows.append([name, str(len(metrics))] + cells)
+  return '\n'.join(report._table(header, rows))  # pylint: disable=protected-access
+
+
+def parse_run(spec: str) -> Tuple[str, List[str]]:
+  """'NAME=DIR1,DIR2' -> ('NAME', ['DIR1', 'DIR2'])."""
+  name, sep, dirs = spec.partition('=')
+  workdirs = [d for d in dirs.split(',') if d]
+  if not sep or not name or not workdirs:
+    raise errors.UserError(
+        f'--run={spec!r} is not NAME=WORKDIR[,WORKDIR...]; '
+        'e.g. --run="full model=/tmp/s0,/tmp/s1,/tmp/s2"')
+  return name, workdirs
+
+
+def main(argv):
+  del argv
+  if not _RUN.value:
+    raise app.UsageError('give at least one --run=NAME=WORKDIR[,WORKDIR...]')
+  try:
+    runs = {}
+    for spec in _RUN.value:
+      name, workdirs = parse_run(spec)
+      runs[name] = [load_metrics(d) for d in workdirs]
+  except errors.UserError as e:  # one line, not a traceback
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  print(table(runs))
+
+
+if __name__ == '__main__':
+  app.run(main)
