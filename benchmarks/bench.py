@@ -35,7 +35,8 @@ def _measure_step(case, config, args) -> dict:
   b, k = config.batch_size, case['k']
   batches = input_pipeline.triplet_batches(data, b, config.seed)
   pipeline = jax_side.pipeline_images_per_s(batches, b)
-  step = jax_side.JaxStep(config, num_classes, next(batches), k)
+  step = jax_side.JaxStep(config, num_classes, next(batches), k,
+                          case.get('devices', 1))
   runners = {'resident': step.run}
   if k == 1:
     runners['fed'] = lambda n: step.run(n, batches)
@@ -70,11 +71,13 @@ def _measure_compare(case, config, args) -> dict:
   # player. Later steps drift past 1e-4: Adam divides every gradient by its
   # own size, so float noise in near-zero gradients becomes lr-sized steps.
   host_batches = [next(batches) for _ in range(2)]
-  check = compare.check_same_losses(config, num_classes, host_batches)
+  devices = case.get('devices', 1)
+  check = compare.check_same_losses(config, num_classes, host_batches, devices)
   check['passed'] = max(check['max_rel_diff_per_step']) < args.tolerance
   return {'check': check,
           'timing': compare.time_against_torch(
-              config, num_classes, host_batches[0], args.rounds, args.steps)}
+              config, num_classes, host_batches[0], args.rounds, args.steps,
+              devices)}
 
 
 def run_case(case: dict, args) -> dict:
@@ -85,6 +88,7 @@ def run_case(case: dict, args) -> dict:
   measure = _measure_compare if case['kind'] == 'compare' else _measure_step
   out = measure(case, config, args)
   out.update(name=case['name'], kind=case['kind'], k=case['k'],
+             devices=case.get('devices', 1),
              image_size=config.image_size, batch_size=config.batch_size,
              images_per_step=3 * config.batch_size, dtype=config.model.dtype,
              overrides=case['overrides'], env=case['env'],

@@ -20,14 +20,15 @@ def _z_noise(seed: int, step: int, shape) -> np.ndarray:
   return np.asarray(models.reparameterize(z_rng, zeros, zeros))
 
 
-def check_same_losses(config, num_classes: int, host_batches) -> dict:
+def check_same_losses(config, num_classes: int, host_batches,
+                      devices: int = 1) -> dict:
   """Runs len(host_batches) steps in both frameworks from the same weights,
   with dropout off and the same z noise; returns the largest relative loss
   difference per step (losses of step i are on the weights after i updates,
   so this also checks the update order and Adam)."""
   config = config.copy_and_resolve_references()
   config.model.disc_dropout = 0.0
-  jax_step = JaxStep(config, num_classes, host_batches[0])
+  jax_step = JaxStep(config, num_classes, host_batches[0], devices=devices)
   ref = torch_reference.TrainStep(config, num_classes)
   torch_reference.load_flax_params(ref, *jax_step.host_params())
   worst, report = [], {}
@@ -46,9 +47,10 @@ def check_same_losses(config, num_classes: int, host_batches) -> dict:
 
 
 def time_against_torch(config, num_classes: int, host_batch, rounds: int,
-                       steps: int) -> dict:
-  """Median step times of both on the same batch, rounds interleaved."""
-  jax_step = JaxStep(config, num_classes, host_batch)
+                       steps: int, devices: int = 1) -> dict:
+  """Median step times of both on the same batch, rounds interleaved; JAX's
+  step split over `devices` devices."""
+  jax_step = JaxStep(config, num_classes, host_batch, devices=devices)
   ref = torch_reference.TrainStep(config, num_classes)
   torch_reference.load_flax_params(ref, *jax_step.host_params())
   images, labels = torch_reference.to_torch_batch(host_batch)

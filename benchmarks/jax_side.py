@@ -13,16 +13,22 @@ from dvae_jax import train_step as train_step_lib
 
 
 class JaxStep:
-  """A compiled (ahead of time) step of config on one device.
+  """A compiled (ahead of time) step of config on `devices` devices (the
+  batch split over them, as train.py does with several).
 
   k > 1 uses make_multi_step: one call runs k steps on k stacked batches.
   Attributes after construction: init_s, trace_s, compile_s, cost (XLA cost
   analysis of one call), state (donated and replaced by every call).
   """
 
-  def __init__(self, config, num_classes: int, example_batch, k: int = 1):
+  def __init__(self, config, num_classes: int, example_batch, k: int = 1,
+               devices: int = 1):
     self.k = k
-    self.mesh = parallel.make_mesh(jax.devices()[:1])
+    if len(jax.devices()) < devices:
+      raise ValueError(f'{devices} devices asked, {len(jax.devices())} seen; '
+                       'on CPU set XLA_FLAGS=--xla_force_host_platform_'
+                       f'device_count={devices}')
+    self.mesh = parallel.make_mesh(jax.devices()[:devices])
     networks = state_lib.build_networks(config, num_classes)
     gen_tx, adv_tx = state_lib.build_optimizers(config)
     image_shape = (config.image_size, config.image_size, config.channels)
