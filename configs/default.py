@@ -59,6 +59,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # What that classifier sees: 'sample' (z) or 'mean' (z's mean, where the
   # probes find identity that sampling noise hides).
   config.loss.z_classifier_input = 'sample'
+  # Beyond the paper: the cycle-consistent VAE's reverse cycle, |Enc_z(Dec(s3,
+  # z)) - z| for z from the prior; 0 turns it off.
+  config.loss.reverse_cycle = 0.0
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

@@ -26,7 +26,7 @@ FAKES = slice(5, 7)
 
 
 def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
-                     rng, train: bool):
+                     rng, train: bool, config):
   """Forward pass of encoder and decoder; returns per-term losses and extras."""
   images, labels = batch['images'], batch['labels']
   b, g = images.shape[:2]
@@ -44,6 +44,20 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
        'batch_stats': state.batch_stats['decoder']},
       s_in, z_in, train=train, mutable=['batch_stats'])
   decoded = decoded.reshape((b, len(S_GROUPS)) + images.shape[2:])
+  if config.loss.reverse_cycle > 0:
+    # Beyond the paper: the cycle-consistent VAE's reverse cycle. z from the
+    # prior, decoded with x3's s, must come back out of the encoder whatever
+    # the s: a z that the encoder reads differently per identity fails it.
+    z_prior = jax.random.normal(jax.random.fold_in(rng, 1), (b, z.shape[-1]),
+                                z.dtype)
+    cycled, _ = networks.decoder.apply(
+        {'params': gen_params['decoder'],
+         'batch_stats': state.batch_stats['decoder']},
+        s[:, 2], z_prior, train=train, mutable=['batch_stats'])
+    (_, z_back, _), _ = networks.encoder.apply(
+        {'params': gen_params['encoder'],
+         'batch_stats': state.batch_stats['encoder']},
+        cycled, train=train, mutable=['batch_stats'])
   terms = {
       'reconstruction': losses.reconstruction_loss(
           [decoded[:, i] for i in range(3)], [images[:, i] for i in range(3)]),
@@ -51,6 +65,8 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
                                images[:, 1]),
       'kl': losses.gaussian_kl(z_mean, z_logvar),
   }
+  if config.loss.reverse_cycle > 0:
+    terms['reverse_cycle'] = losses.reverse_cycle_loss(z_back, z_prior)
   extras = {
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
       'fake_labels': labels[:, 1:3],
@@ -110,9 +126,11 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
 
   def generator_loss(gen_params):
     terms, extras = _generator_terms(gen_params, state, batch, networks,
-                                     z_rng, train=True)
+                                     z_rng, train=True, config=config)
     total = (w.reconstruction * terms['reconstruction'] +
              w.swap * terms['swap'] + kl_weight * terms['kl'])
+    if 'reverse_cycle' in terms:
+      total += w.reverse_cycle * terms['reverse_cycle']
     if networks.discriminator is not None:
       _, fake = _adversary_logits(networks, state.adv_params, batch,
                                   extras['fakes'], extras['fake_labels'],

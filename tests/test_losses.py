@@ -69,3 +69,10 @@ def test_classification_and_confusion_losses():
   uniform = jnp.zeros((2, 5))
   np.testing.assert_allclose(losses.classifier_confusion_loss(uniform),
                              math.log(5), rtol=1e-6)
+
+
+def test_reverse_cycle_is_mean_absolute_error():
+  z_back = jnp.array([[1.0, -2.0], [0.5, 0.0]])
+  z_prior = jnp.array([[0.0, 0.0], [0.5, 1.0]])
+  # (|1| + |-2| + 0 + |-1|) / 4 = 1.0
+  assert float(losses.reverse_cycle_loss(z_back, z_prior)) == pytest.approx(1.0)

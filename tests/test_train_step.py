@@ -80,6 +80,39 @@ def test_z_classifier_sees_samples_or_means(z_input):
   np.testing.assert_allclose(metrics['z_classifier'], expected, rtol=1e-5)
 
 
+def test_reverse_cycle_term_by_hand():
+  config, init, _, mesh = _setup('none')
+  config.loss.reverse_cycle = 1.0
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
+  state = init(jax.random.key(0))
+  batch = _batch(config)
+  b = config.batch_size
+
+  def apply(name, *args):
+    out, _ = getattr(networks, name).apply(
+        {'params': state.gen_params[name],
+         'batch_stats': state.batch_stats[name]},
+        *args, train=True, mutable=['batch_stats'])
+    return out
+
+  s, _, _ = apply('encoder', batch['images'].reshape((-1, 32, 32, 3)))
+  z_rng = train_step_lib.step_rngs(config.seed, state.step)[0]
+  z_prior = jax.random.normal(jax.random.fold_in(z_rng, 1),
+                              (b, config.model.z_dim))
+  cycled = apply('decoder', s.reshape(b, 3, -1)[:, 2], z_prior)
+  _, z_back, _ = apply('encoder', cycled)
+  expected = float(jnp.mean(jnp.abs(z_back - z_prior)))
+  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  np.testing.assert_allclose(metrics['reverse_cycle'], expected, rtol=1e-5)
+  # The generator total includes it with its weight.
+  without = (metrics['generator_total'] - metrics['reconstruction'] *
+             config.loss.reconstruction - metrics['swap'] * config.loss.swap -
+             metrics['kl'] * config.loss.kl / (32 * 32 * 3))
+  np.testing.assert_allclose(without, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_bad_z_classifier_input_is_a_user_error():
   config = default.get_config('tiny')
   config.loss.z_classifier_input = 'median'
