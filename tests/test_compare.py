@@ -39,6 +39,17 @@ def test_table_has_a_row_per_run_with_mean_and_spread(tmp_path):
   assert '0.0500 ± 0.0000' in lines[2]
 
 
+def test_chosen_metrics_are_columns_in_percent_or_plain():
+  columns = compare.columns_for(['probe/mlp/z_sample/heldout', 'kl'])
+  assert [kind for _, _, kind in columns] == ['pct', 'num']
+  text = compare.table({'a': [{'probe/mlp/z_sample/heldout': 0.25, 'kl': 2.0},
+                              {'probe/mlp/z_sample/heldout': 0.35, 'kl': 4.0}]},
+                       columns)
+  assert text.splitlines()[0] == (
+      '| run | seeds | probe/mlp/z_sample/heldout | kl |')
+  assert text.splitlines()[2] == '| a | 2 | 30.0 ± 7.1% | 3.0000 ± 1.4142 |'
+
+
 def test_missing_metrics_and_bad_spec_are_user_errors(tmp_path):
   with pytest.raises(errors.UserError, match='--mode=evaluate'):
     compare.load_metrics(str(tmp_path))

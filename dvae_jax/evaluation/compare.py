@@ -7,7 +7,8 @@
 Each --run is NAME=WORKDIR[,WORKDIR...], one workdir per seed, each holding
 the eval/metrics.json that `--mode=evaluate` (or the end of training) wrote.
 Prints a markdown table: per metric, the mean over the workdirs and the sample
-standard deviation (ddof=1), with the number of seeds.
+standard deviation (ddof=1), with the number of seeds. --metric=KEY (repeated)
+picks other metrics.json keys than the headline ones.
 """
 import json
 import math
@@ -33,8 +34,20 @@ COLUMNS = (
     ('unseen/reconstruction_mse', 'recon. MSE, unseen', 'num'),
 )
 
+# Keys whose values are fractions, shown in %.
+_FRACTIONS = ('probe/', 'baseline/', 'swap/accuracy', 'swap/leak',
+              'unseen/retrieval')
+
 _RUN = flags.DEFINE_multi_string(
     'run', [], 'NAME=WORKDIR[,WORKDIR...]: one row, its seeds\' workdirs.')
+_METRIC = flags.DEFINE_multi_string(
+    'metric', [], 'metrics.json keys to show instead of the headline ones.')
+
+
+def columns_for(keys: Sequence[str]) -> tuple:
+  """(key, title, kind) columns for metrics.json keys, titled by the key."""
+  return tuple((k, k, 'pct' if k.startswith(_FRACTIONS) else 'num')
+               for k in keys)
 
 
 def load_metrics(workdir: str) -> dict:
@@ -66,13 +79,13 @@ def _cell(values: List[float], kind: str) -> str:
   return f'{mean:.4f} ± {spread:.4f}'
 
 
-def table(runs: Dict[str, List[dict]]) -> str:
+def table(runs: Dict[str, List[dict]], columns=COLUMNS) -> str:
   """Markdown rows: one per run name, mean ± std over its metrics dicts."""
-  header = ['run', 'seeds'] + [title for _, title, _ in COLUMNS]
+  header = ['run', 'seeds'] + [title for _, title, _ in columns]
   rows = []
   for name, metrics in runs.items():
     cells = [_cell([m[key] for m in metrics if m.get(key) is not None], kind)
-             for key, _, kind in COLUMNS]
+             for key, _, kind in columns]
     rows.append([name, str(len(metrics))] + cells)
   return '\n'.join(report._table(header, rows))  # pylint: disable=protected-access
 
@@ -100,7 +113,7 @@ def main(argv):
   except errors.UserError as e:  # one line, not a traceback
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-  print(table(runs))
+  print(table(runs, columns_for(_METRIC.value) if _METRIC.value else COLUMNS))
 
 
 if __name__ == '__main__':
