@@ -134,7 +134,7 @@ def _meta(args) -> dict:
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--quick', action='store_true',
-                      help='only the default config and the torch comparison')
+                      help='only the default config and the torch comparisons (one device; one CPU device per core)')
   parser.add_argument('--experiments', action='store_true',
                       help='also bfloat16 and XLA CPU options (oneDNN, '
                       'XNNPACK, one thread)')

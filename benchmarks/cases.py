@@ -44,6 +44,10 @@ def _case(name, config=DEFAULT, kind='step', k=1, env=None, devices=1,
 def suite(quick: bool = False, experiments: bool = False) -> list:
   """The cases of a full run (quick: the default config and the comparison)."""
   cases = [_case('compare_torch', kind='compare'),
+           # The data-parallel step over one CPU device per core, as a
+           # multi-device run splits the batch; see CORE_DEVICES.
+           _case('compare_torch_core_devices', kind='compare', env=CORE_DEVICES,
+                 devices=os.cpu_count()),
            _case('default')]
   if quick:
     return cases
@@ -60,10 +64,6 @@ def suite(quick: bool = False, experiments: bool = False) -> list:
       # One thread each: robust to other jobs on the machine (thread pools
       # that spin and wait at barriers suffer most from oversubscription).
       _case('compare_torch_1thread', kind='compare', env=ONE_THREAD),
-      # The data-parallel step over one CPU device per core, as a
-      # multi-device run splits the batch; see CORE_DEVICES.
-      _case('compare_torch_core_devices', kind='compare', env=CORE_DEVICES,
-            devices=os.cpu_count()),
   ]
   if experiments:
     bf16 = {'model.dtype': 'bfloat16'}
