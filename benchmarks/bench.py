@@ -1,7 +1,7 @@
 """Speed of dvae_jax's train step and input pipeline, and vs PyTorch.
 
   python -m benchmarks.bench                 # the full suite (docs/PERFORMANCE.md)
-  python -m benchmarks.bench --quick         # default config + torch comparison
+  python -m benchmarks.bench --quick         # default config + torch comparisons
   python -m benchmarks.bench --only default,batch_32 --rounds 5
 
 Every case runs in a fresh process (its own compile, its own peak memory) and
@@ -134,7 +134,8 @@ def _meta(args) -> dict:
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--quick', action='store_true',
-                      help='only the default config and the torch comparisons (one device; one CPU device per core)')
+                      help='only the default config and the torch '
+                      'comparisons (one device; one CPU device per core)')
   parser.add_argument('--experiments', action='store_true',
                       help='also bfloat16 and XLA CPU options (oneDNN, '
                       'XNNPACK, one thread)')
