@@ -63,7 +63,7 @@ def test_command_line(tmp_path):
   cmd = [sys.executable, '-m', 'dvae_jax.evaluation.compare']
   ok = subprocess.run(cmd + [f'--run=paper={d}'], capture_output=True,
                       text=True, check=True)
-  assert '| paper | 1 | 50.0 ± 0.0% |' in ok.stdout
+  assert '| paper | 1 | 50.0% |' in ok.stdout  # one run: no spread shown
   bad = subprocess.run(cmd + [f'--run=paper={tmp_path}/missing'],
                        capture_output=True, text=True)
   assert bad.returncode == 2

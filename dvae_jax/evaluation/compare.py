@@ -7,7 +7,8 @@
 Each --run is NAME=WORKDIR[,WORKDIR...], one workdir per seed, each holding
 the eval/metrics.json that `--mode=evaluate` (or the end of training) wrote.
 Prints a markdown table: per metric, the mean over the workdirs and the sample
-standard deviation (ddof=1), with the number of seeds. --metric=KEY (repeated)
+standard deviation (ddof=1), with the number of seeds (a single run: its value,
+no spread). --metric=KEY (repeated)
 picks other metrics.json keys than the headline ones.
 """
 import json
@@ -74,6 +75,8 @@ def _cell(values: List[float], kind: str) -> str:
   if not values:
     return '-'
   mean, spread = mean_and_spread(values)
+  if len(values) == 1:  # no spread was measured: show none
+    return f'{100 * mean:.1f}%' if kind == 'pct' else f'{mean:.4f}'
   if kind == 'pct':
     return f'{100 * mean:.1f} ± {100 * spread:.1f}%'
   return f'{mean:.4f} ± {spread:.4f}'
