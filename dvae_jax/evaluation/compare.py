@@ -8,8 +8,8 @@ Each --run is NAME=WORKDIR[,WORKDIR...], one workdir per seed, each holding
 the eval/metrics.json that `--mode=evaluate` (or the end of training) wrote.
 Prints a markdown table: per metric, the mean over the workdirs and the sample
 standard deviation (ddof=1), with the number of seeds (a single run: its value,
-no spread). --metric=KEY (repeated)
-picks other metrics.json keys than the headline ones.
+no spread). --metric=KEY (repeated) picks other metrics.json keys than the
+headline ones.
 """
 import json
 import math
