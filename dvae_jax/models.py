@@ -4,11 +4,23 @@ Pure Flax linen modules; they know nothing of data, losses or optimizers.
 Images are NHWC in [-1, 1]; the spatial size must be a multiple of 8 (three
 stride-2 stages bring it to size/8, 4x4 for the paper's 32x32).
 """
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from dvae_jax import conv
+
 NUM_DOWNSAMPLINGS = 3  # the paper's networks have three stride-2 stages
+
+
+def _conv(features, kernel, weight_grad_chunk, dtype, **kwargs):
+  """nn.Conv whose weight gradient is summed over chunks of
+  `weight_grad_chunk` images (0: whole batch); see dvae_jax/conv.py."""
+  return nn.Conv(features, kernel, dtype=dtype,
+                 conv_general_dilated=conv.chunked_weight_grad(
+                     weight_grad_chunk), **kwargs)
 
 
 class ConvBlock(nn.Module):
@@ -17,12 +29,14 @@ class ConvBlock(nn.Module):
   kernel: int
   stride: int = 1
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0
 
   @nn.compact
   def __call__(self, x, train: bool):
     padding = 'SAME' if self.stride == 1 else 'VALID'
-    x = nn.Conv(self.features, (self.kernel, self.kernel), (self.stride,) * 2,
-                padding=padding, use_bias=False, dtype=self.dtype)(x)
+    x = _conv(self.features, (self.kernel, self.kernel),
+              self.weight_grad_chunk, self.dtype, strides=(self.stride,) * 2,
+              padding=padding, use_bias=False)(x)
     x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
                      dtype=self.dtype)(x)
     return nn.relu(x)
@@ -37,29 +51,33 @@ class UpConv(nn.Module):
   """
   features: int
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0
 
   @nn.compact
   def __call__(self, x):  # (N, H, W, C) -> (N, 2H, 2W, features)
     n, h, w, _ = x.shape
-    x = nn.Conv(4 * self.features, (1, 1), use_bias=False, dtype=self.dtype)(x)
+    x = _conv(4 * self.features, (1, 1), self.weight_grad_chunk, self.dtype,
+              use_bias=False)(x)
     x = x.reshape(n, h, w, 2, 2, self.features)
     x = x.transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, self.features)
     bias = self.param('bias', nn.initializers.zeros, (self.features,))
     return x + bias.astype(x.dtype)
 
 
-def encoder_trunk(x, width: int, dtype, train: bool):
+def encoder_trunk(x, width: int, dtype, train: bool, weight_grad_chunk=0):
   """The encoder's convblocks: x (N, H, W, C) -> (N, H/8, W/8, 8 * width).
 
   Call it inside a compact method: its blocks are named in the caller's scope
   (ConvBlock_0..7), so the supervised baseline shares the encoder's layout.
   """
+  block = functools.partial(ConvBlock, dtype=dtype,
+                            weight_grad_chunk=weight_grad_chunk)
   x = x.astype(dtype)
-  x = ConvBlock(width, 3, dtype=dtype)(x, train)
-  x = ConvBlock(width, 3, dtype=dtype)(x, train)
+  x = block(width, 3)(x, train)
+  x = block(width, 3)(x, train)
   for stage in range(1, NUM_DOWNSAMPLINGS + 1):
-    x = ConvBlock(width * 2**stage, 2, stride=2, dtype=dtype)(x, train)
-    x = ConvBlock(width * 2**stage, 3, dtype=dtype)(x, train)
+    x = block(width * 2**stage, 2, stride=2)(x, train)
+    x = block(width * 2**stage, 3)(x, train)
   return x
 
 
@@ -73,10 +91,11 @@ class Encoder(nn.Module):
   s_dim: int
   z_dim: int
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = encoder_trunk(x, self.width, self.dtype, train)
+    x = encoder_trunk(x, self.width, self.dtype, train, self.weight_grad_chunk)
     x = x.reshape(x.shape[0], -1)
     s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
@@ -91,9 +110,11 @@ class Decoder(nn.Module):
   image_size: int
   channels: int
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
 
   @nn.compact
   def __call__(self, s, z, train: bool):
+    chunk = self.weight_grad_chunk
     base = self.image_size // 2**NUM_DOWNSAMPLINGS
     top = self.width * 2**NUM_DOWNSAMPLINGS
     # Two projections summed, as in the paper: s and z enter symmetrically.
@@ -101,11 +122,13 @@ class Decoder(nn.Module):
          nn.Dense(base * base * top, dtype=self.dtype, name='z_proj')(z))
     x = x.reshape(s.shape[0], base, base, top)
     for stage in range(NUM_DOWNSAMPLINGS, 0, -1):
-      x = ConvBlock(self.width * 2**stage, 3, dtype=self.dtype)(x, train)
-      x = UpConv(self.width * 2**(stage - 1), dtype=self.dtype)(x)
+      x = ConvBlock(self.width * 2**stage, 3, dtype=self.dtype,
+                    weight_grad_chunk=chunk)(x, train)
+      x = UpConv(self.width * 2**(stage - 1), dtype=self.dtype,
+                 weight_grad_chunk=chunk)(x)
       x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9,
                                dtype=self.dtype)(x))
-    x = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x)
+    x = _conv(self.channels, (3, 3), chunk, self.dtype)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -115,16 +138,19 @@ class _DiscriminatorTrunk(nn.Module):
   width: int
   dropout_rate: float
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0
 
   @nn.compact
   def __call__(self, x, stage_inputs, train: bool):
+    conv = functools.partial(_conv, weight_grad_chunk=self.weight_grad_chunk,
+                             dtype=self.dtype)
     x = x.astype(self.dtype)
-    x = nn.leaky_relu(nn.Conv(self.width, (3, 3), dtype=self.dtype)(x), 0.2)
+    x = nn.leaky_relu(conv(self.width, (3, 3))(x), 0.2)
     for stage in range(NUM_DOWNSAMPLINGS):
       features = self.width * 2**stage
-      x = nn.Conv(features, (2, 2), (2, 2), padding='VALID', dtype=self.dtype)(x)
+      x = conv(features, (2, 2), strides=(2, 2), padding='VALID')(x)
       x = nn.leaky_relu(x, 0.2)
-      x = nn.leaky_relu(nn.Conv(features, (3, 3), dtype=self.dtype)(x), 0.2)
+      x = nn.leaky_relu(conv(features, (3, 3))(x), 0.2)
       if stage_inputs is not None:
         x = x + stage_inputs[stage][:, None, None, :].astype(self.dtype)
     x = x.reshape(x.shape[0], -1)
@@ -142,6 +168,7 @@ class LabelDiscriminator(nn.Module):
   num_classes: int
   dropout_rate: float = 0.5
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
 
   @nn.compact
   def __call__(self, x, labels, train: bool):
@@ -149,8 +176,8 @@ class LabelDiscriminator(nn.Module):
         nn.Embed(self.num_classes, self.width * 2**stage,
                  name=f'label_embedding_{stage}')(labels)
         for stage in range(NUM_DOWNSAMPLINGS)]
-    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype)(
-        x, stage_inputs, train)
+    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype,
+                               self.weight_grad_chunk)(x, stage_inputs, train)
 
 
 class PairDiscriminator(nn.Module):
@@ -162,12 +189,13 @@ class PairDiscriminator(nn.Module):
   width: int
   dropout_rate: float = 0.5
   dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
 
   @nn.compact
   def __call__(self, x_a, x_b, train: bool):
     x = jnp.concatenate([x_a, x_b], axis=-1)
-    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype)(
-        x, None, train)
+    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype,
+                               self.weight_grad_chunk)(x, None, train)
 
 
 def reparameterize(rng: jax.Array, mean: jax.Array,

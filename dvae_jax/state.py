@@ -34,6 +34,25 @@ class Networks(NamedTuple):
   z_classifier: Optional[models.ZClassifier]
 
 
+def weight_grad_chunk(configured: Optional[int]) -> int:
+  """Images per chunk of the convolutions' weight gradients (dvae_jax/conv.py).
+
+  None picks: 8 on a single CPU device, where it is 1.2-2x faster a step
+  (docs/PERFORMANCE.md); 0 (whole batch) elsewhere: accelerators do not need
+  it, and with the batch sharded over several devices the chunks would cut
+  across the shards.
+  """
+  if configured is not None:
+    if configured < 0:
+      raise errors.UserError(
+          f'config.model.weight_grad_chunk={configured} is negative; use 0 '
+          '(whole batch), a number of images, or None (automatic)')
+    return configured
+  if jax.default_backend() == 'cpu' and jax.device_count() == 1:
+    return 8
+  return 0
+
+
 def build_networks(config, num_classes: int) -> Networks:
   """Modules from `config.model`; num_classes sizes the label-conditioned parts."""
   if config.adversary not in ADVERSARIES:
@@ -45,16 +64,19 @@ def build_networks(config, num_classes: int) -> Networks:
         f'is not one of {Z_CLASSIFIER_INPUTS}; set it to one of them')
   m = config.model
   dtype = jnp.dtype(m.dtype)
-  encoder = models.Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype)
+  chunk = weight_grad_chunk(m.weight_grad_chunk)
+  encoder = models.Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
+                           weight_grad_chunk=chunk)
   decoder = models.Decoder(m.width, config.image_size, config.channels,
-                           dtype=dtype)
+                           dtype=dtype, weight_grad_chunk=chunk)
   discriminator = None
   if config.adversary == 'label':
     discriminator = models.LabelDiscriminator(
-        m.disc_width, num_classes, m.disc_dropout, dtype=dtype)
+        m.disc_width, num_classes, m.disc_dropout, dtype=dtype,
+        weight_grad_chunk=chunk)
   elif config.adversary == 'pair':
-    discriminator = models.PairDiscriminator(m.disc_width, m.disc_dropout,
-                                             dtype=dtype)
+    discriminator = models.PairDiscriminator(
+        m.disc_width, m.disc_dropout, dtype=dtype, weight_grad_chunk=chunk)
   z_classifier = (models.ZClassifier(num_classes)
                   if config.loss.z_classifier > 0 else None)
   return Networks(encoder, decoder, discriminator, z_classifier)

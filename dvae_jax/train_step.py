@@ -26,38 +26,34 @@ FAKES = slice(5, 7)
 
 
 def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
-                     rng, train: bool, config):
+                     rng, train: bool, reverse_cycle: bool):
   """Forward pass of encoder and decoder; returns per-term losses and extras."""
   images, labels = batch['images'], batch['labels']
   b, g = images.shape[:2]
+
+  def apply(name, *inputs):
+    """networks.<name> on inputs -> (outputs, updated batch_stats)."""
+    out, updated = getattr(networks, name).apply(
+        {'params': gen_params[name], 'batch_stats': state.batch_stats[name]},
+        *inputs, train=train, mutable=['batch_stats'])
+    return out, updated['batch_stats']
+
   flat = images.reshape((b * g,) + images.shape[2:])
-  (s, z_mean, z_logvar), enc_vars = networks.encoder.apply(
-      {'params': gen_params['encoder'],
-       'batch_stats': state.batch_stats['encoder']},
-      flat, train=train, mutable=['batch_stats'])
+  (s, z_mean, z_logvar), enc_stats = apply('encoder', flat)
   z = models.reparameterize(rng, z_mean, z_logvar)
   s, z = s.reshape(b, g, -1), z.reshape(b, g, -1)
   s_in = s[:, S_GROUPS].reshape(b * len(S_GROUPS), -1)
   z_in = z[:, Z_GROUPS].reshape(b * len(Z_GROUPS), -1)
-  decoded, dec_vars = networks.decoder.apply(
-      {'params': gen_params['decoder'],
-       'batch_stats': state.batch_stats['decoder']},
-      s_in, z_in, train=train, mutable=['batch_stats'])
+  decoded, dec_stats = apply('decoder', s_in, z_in)
   decoded = decoded.reshape((b, len(S_GROUPS)) + images.shape[2:])
-  if config.loss.reverse_cycle > 0:
+  if reverse_cycle:
     # Beyond the paper: the cycle-consistent VAE's reverse cycle. z from the
     # prior, decoded with x3's s, must come back out of the encoder whatever
     # the s: a z that the encoder reads differently per identity fails it.
     z_prior = jax.random.normal(jax.random.fold_in(rng, 1), (b, z.shape[-1]),
                                 z.dtype)
-    cycled, _ = networks.decoder.apply(
-        {'params': gen_params['decoder'],
-         'batch_stats': state.batch_stats['decoder']},
-        s[:, 2], z_prior, train=train, mutable=['batch_stats'])
-    (_, z_back, _), _ = networks.encoder.apply(
-        {'params': gen_params['encoder'],
-         'batch_stats': state.batch_stats['encoder']},
-        cycled, train=train, mutable=['batch_stats'])
+    cycled, _ = apply('decoder', s[:, 2], z_prior)
+    (_, z_back, _), _ = apply('encoder', cycled)
   terms = {
       'reconstruction': losses.reconstruction_loss(
           [decoded[:, i] for i in range(3)], [images[:, i] for i in range(3)]),
@@ -65,15 +61,14 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
                                images[:, 1]),
       'kl': losses.gaussian_kl(z_mean, z_logvar),
   }
-  if config.loss.reverse_cycle > 0:
+  if reverse_cycle:
     terms['reverse_cycle'] = losses.reverse_cycle_loss(z_back, z_prior)
   extras = {
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
       'fake_labels': labels[:, 1:3],
       'z': z,  # (B, 3, z_dim)
       'z_mean': z_mean.reshape(b, g, -1),
-      'batch_stats': {'encoder': enc_vars['batch_stats'],
-                      'decoder': dec_vars['batch_stats']},
+      'batch_stats': {'encoder': enc_stats, 'decoder': dec_stats},
   }
   return terms, extras
 
@@ -126,7 +121,8 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
 
   def generator_loss(gen_params):
     terms, extras = _generator_terms(gen_params, state, batch, networks,
-                                     z_rng, train=True, config=config)
+                                     z_rng, train=True,
+                                     reverse_cycle=w.reverse_cycle > 0)
     total = (w.reconstruction * terms['reconstruction'] +
              w.swap * terms['swap'] + kl_weight * terms['kl'])
     if 'reverse_cycle' in terms:

@@ -13,7 +13,10 @@ def test_case_config_applies_overrides_and_uses_built_in_data():
 
 def test_suite_has_the_default_config_and_the_torch_comparison():
   names = [c['name'] for c in cases.suite(quick=True)]
-  assert names == ['compare_torch', 'compare_torch_core_devices', 'default']
+  assert names == ['compare_torch', 'compare_torch_core_devices',
+                   'compare_torch_whole_batch_grads', 'default']
+  whole = cases.suite(quick=True)[2]
+  assert whole['overrides'] == {'model.weight_grad_chunk': 0}
   core_devices = cases.suite(quick=True)[1]
   assert core_devices['devices'] == cases.os.cpu_count()
   assert 'device_count=' in core_devices['env']['XLA_FLAGS']

@@ -78,3 +78,25 @@ def test_reparameterize_moments():
   z = models.reparameterize(jax.random.key(0), mean, logvar)
   assert float(jnp.mean(z)) == pytest.approx(2.0, abs=0.1)
   assert float(jnp.std(z)) == pytest.approx(3.0, abs=0.1)
+
+
+def test_weight_grad_chunks_change_no_parameter_and_no_gradient():
+  """Chunked weight gradients (dvae_jax/conv.py) keep every parameter name and
+  shape (checkpoints stay loadable) and give the same gradients."""
+  s = jax.random.normal(jax.random.key(0), (24, 6))
+  z = jax.random.normal(jax.random.key(1), (24, 7))
+  grads = []
+  for chunk in (0, 8):
+    dec = models.Decoder(width=4, image_size=32, channels=3,
+                         weight_grad_chunk=chunk)
+    variables = dec.init(jax.random.key(2), s, z, train=False)
+
+    def loss(params):
+      out, _ = dec.apply({**variables, 'params': params}, s, z, train=True,
+                         mutable=['batch_stats'])
+      return jnp.sum(out * jnp.cos(jnp.arange(out.size).reshape(out.shape)))
+
+    grads.append(jax.grad(loss)(variables['params']))
+  assert (jax.tree.structure(grads[0]) == jax.tree.structure(grads[1]))
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                       atol=1e-5), *grads)
