@@ -31,6 +31,7 @@ def load_config(case: dict):
   size = config.image_size
   config.dataset = f'dvae_glyphs/res{32 if size <= 32 else 64}'
   config.image_key, config.label_key = 'image', 'label'
+  config.factor_keys = ()  # the paper datasets' factor features are not there
   config.train_split = 'train'
   return config
 

@@ -2,9 +2,10 @@
 batch chunks: the same function and gradients, a different schedule.
 
 Why: on XLA:CPU (jaxlib 0.10.2, YNNPACK convolutions) the weight gradient of a
-convolution over a large batch is one big-window convolution that ran 2-5x
-slower than the same gradient summed over chunks of 8 images (a 3x3 conv on
-112 x 16x16x32: 21.5 ms whole, 8.1 ms in chunks; benchmarks/conv_grad.py).
+convolution over a large batch is one big-window convolution that ran up to
+3.8x slower than the same gradient summed over chunks of 8 images (a 3x3 conv
+on 112 x 16x16x32: 20.5 ms whole, 8.3 ms in chunks; all of a default step's
+weight gradients: 103 vs 64 ms; `python -m benchmarks.conv_grad`).
 Accelerators have no such problem, so `state.build_networks` turns it on only
 for the CPU backend (`config.model.weight_grad_chunk`).
 """

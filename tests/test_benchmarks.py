@@ -1,5 +1,7 @@
 """The benchmark's plumbing (no timing, no torch): cases, interleaving, tables."""
-from benchmarks import cases, report, timing
+import numpy as np
+
+from benchmarks import cases, conv_grad, report, timing
 
 
 def test_case_config_applies_overrides_and_uses_built_in_data():
@@ -9,6 +11,9 @@ def test_case_config_applies_overrides_and_uses_built_in_data():
   assert config.image_size == 64
   assert config.model.dtype == 'bfloat16'
   assert config.dataset == 'dvae_glyphs/res64'
+  # A paper config runs on the built-in data too: its factor features go.
+  norb = cases.load_config({'config': cases.DEFAULT.replace('default', 'norb')})
+  assert norb.dataset.startswith('dvae_glyphs') and norb.factor_keys == ()
 
 
 def test_suite_has_the_default_config_and_the_torch_comparison():
@@ -47,3 +52,23 @@ def test_markdown_table_has_a_row_per_case_and_the_scaling():
   assert '| default | 32 | 16 | 1 |' in table
   assert '| batch_32 | 2 | 1.80 |' in table
   assert 'broken: boom' in table
+
+
+def test_conv_grad_reads_every_convolution_of_the_step():
+  config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
+      'batch_size': 2, 'model.width': 2, 'model.disc_width': 2}})
+  convs = conv_grad.step_convolutions(config, num_classes=5)
+  names = sorted(convs)
+  assert len([n for n in names if n.startswith('encoder')]) == 8
+  assert len([n for n in names if n.startswith('decoder')]) == 7
+  assert len([n for n in names if n.startswith('discriminator')]) == 7
+  assert convs['encoder_0'][:2] == ((6, 32, 32, 3), (3, 3, 3, 2))
+  assert convs['decoder_6'][:2] == ((14, 32, 32, 2), (3, 3, 2, 3))
+  # The timed functions agree: chunked sums equal the whole-batch gradient.
+  lhs, rhs, params = convs['encoder_1']
+  x = np.random.default_rng(0).normal(size=lhs).astype(np.float32)
+  dy = np.random.default_rng(1).normal(size=lhs[:3] + rhs[3:]).astype(
+      np.float32)
+  np.testing.assert_allclose(conv_grad._weight_grad(lhs, rhs, params, 4)(x, dy),
+                             conv_grad._weight_grad(lhs, rhs, params, 1)(x, dy),
+                             rtol=1e-5, atol=1e-4)

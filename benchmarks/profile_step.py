@@ -1,0 +1,98 @@
+"""Where one train step's time goes, op by op: a JAX profiler trace of the
+package's compiled step, summed per XLA op and per kind of op.
+
+  python -m benchmarks.profile_step [--top 30] [--override model.weight_grad_chunk=0]
+
+Kinds: `ynn` (XLA:CPU's YNNPACK library calls: convolutions and matrix
+products), `conv` (convolutions XLA runs itself), `transpose`, `elementwise`
+(every other fused loop: batch norm, activations, losses, Adam). The sum of
+op times can exceed the step time: XLA:CPU runs independent ops side by side.
+"""
+import argparse
+import collections
+import glob
+import gzip
+import json
+import re
+import tempfile
+import time
+
+import jax
+import numpy as np
+
+from benchmarks import cases
+from benchmarks.jax_side import JaxStep
+
+# Trace events that wrap ops rather than being one.
+_WRAPPERS = ('ThunkExecutor', '$', 'PjitFunction', 'CommonPjRt', 'Execute',
+             'SlinkyThreadPool')
+
+
+def _kind(name: str, hlo_line: str) -> str:
+  if 'ynn' in name:
+    return 'ynn'
+  if ' convolution(' in hlo_line:
+    return 'conv'
+  if 'transpose' in name:
+    return 'transpose'
+  return 'elementwise'
+
+
+def _parse_value(text: str):
+  for cast in (int, float):
+    try:
+      return cast(text)
+    except ValueError:
+      pass
+  return text
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--override', action='append', default=[],
+                      help='config key=value, repeatable')
+  parser.add_argument('--steps', type=int, default=10)
+  parser.add_argument('--top', type=int, default=30)
+  args = parser.parse_args()
+  overrides = dict(o.split('=', 1) for o in args.override)
+  config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
+      k: _parse_value(v) for k, v in overrides.items()}})
+  b, s, c = config.batch_size, config.image_size, config.channels
+  rng = np.random.default_rng(0)
+  batch = {'images': rng.uniform(-1, 1, (b, 3, s, s, c)).astype(np.float32),
+           'labels': rng.integers(0, 200, (b, 3)).astype(np.int32)}
+  step = JaxStep(config, 200, batch)
+  step.run(3)
+  start = time.perf_counter()
+  step.run(args.steps)
+  step_ms = (time.perf_counter() - start) / args.steps * 1e3
+
+  hlo = {}
+  for line in step.compiled.as_text().splitlines():
+    match = re.match(r'\s*(?:ROOT )?%?([\w.\-]+) = (.*)', line)
+    if match:
+      hlo.setdefault(match.group(1), match.group(2))
+  with tempfile.TemporaryDirectory() as logdir:
+    with jax.profiler.trace(logdir, create_perfetto_trace=True):
+      step.run(args.steps)
+    path = glob.glob(f'{logdir}/**/*.trace.json.gz', recursive=True)[0]
+    with gzip.open(path) as f:
+      events = json.load(f)
+  events = events['traceEvents'] if isinstance(events, dict) else events
+  per_op = collections.Counter()
+  for event in events:
+    if (event.get('ph') == 'X' and 'dur' in event and
+        not event['name'].startswith(_WRAPPERS)):
+      per_op[event['name']] += event['dur'] / 1e3 / args.steps  # ms a step
+  per_kind = collections.Counter()
+  for name, ms in per_op.items():
+    per_kind[_kind(name, hlo.get(name, ''))] += ms
+  print(f'step {step_ms:.1f} ms (untraced); op time {sum(per_op.values()):.1f} '
+        'ms a step, by kind: ' + ', '.join(
+            f'{k} {v:.1f}' for k, v in per_kind.most_common()))
+  for name, ms in per_op.most_common(args.top):
+    print(f'{ms:7.2f} ms  {name[:32]:32s} {hlo.get(name, "")[:100]}')
+
+
+if __name__ == '__main__':
+  main()
