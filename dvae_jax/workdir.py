@@ -17,6 +17,8 @@ RUNS = 'runs'
 # checkpoint resumed with other values would be wrong or would not load.
 STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
               'image_size', 'channels', 'resize', 'adversary', 'model.')
+# Under model. but only how the step is computed, not what the state holds.
+SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
 
 
@@ -64,7 +66,7 @@ def _state_defining(config: dict) -> dict:
   flat = _flat(config)
   out = {k: v for k, v in flat.items()
          if any(k == s or (s.endswith('.') and k.startswith(s))
-                for s in STATE_KEYS)}
+                for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
   return out
 

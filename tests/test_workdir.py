@@ -1,10 +1,12 @@
-"""Workdir files: writes are all-or-nothing, a full disk is a UserError."""
+"""Workdir files: writes are all-or-nothing, a full disk is a UserError; what
+a resume compares with the saved config."""
 import errno
 import json
 import os
 
 import pytest
 
+from configs import default
 from dvae_jax import errors, workdir
 
 
@@ -22,3 +24,16 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
   with open(path) as f:
     assert json.load(f) == {'step': 1}
   assert os.listdir(tmp_path) == ['summary.json']  # no temporary file left
+
+
+def test_resume_check_ignores_how_the_step_is_scheduled(tmp_path):
+  """weight_grad_chunk changes no parameter: a run may resume with another
+  (e.g. on more devices); model.width still refuses."""
+  config = default.get_config('tiny')
+  workdir.write_json(str(tmp_path / workdir.CONFIG),
+                     json.loads(config.to_json_best_effort()))
+  config.model.weight_grad_chunk = 16
+  workdir.check_resumable(config, str(tmp_path))
+  config.model.width = 5
+  with pytest.raises(errors.UserError, match='model.width=4'):
+    workdir.check_resumable(config, str(tmp_path))
