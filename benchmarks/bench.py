@@ -28,7 +28,7 @@ def _peak_rss_mib() -> float:
 
 
 def _measure_step(case, config, args) -> dict:
-  from benchmarks import jax_side, timing
+  from benchmarks import jax_side, peak, timing
   from dvae_jax import input_pipeline
 
   data, num_classes = jax_side.load_train_data(config)
@@ -51,6 +51,10 @@ def _measure_step(case, config, args) -> dict:
   # make_multi_step unrolls its scan, so a call holds k whole steps.
   out['gflop_per_step'] = step.cost.get('flops', 0) / 1e9 / k
   out['achieved_gflops'] = out['gflop_per_step'] / (out['step_ms'] / 1e3)
+  # Measured in the same process, after the step: the machine as the step
+  # found it.
+  out['matmul_peak_gflops'] = peak.matmul_gflops()
+  out['fraction_of_peak'] = out['achieved_gflops'] / out['matmul_peak_gflops']
   out.update(
       pipeline_images_per_s=pipeline,
       pipeline_over_step=pipeline / out['images_per_s'],

@@ -6,6 +6,11 @@ def _f(x, digits=1):
   return '-' if x is None else f'{x:,.{digits}f}'
 
 
+def _percent(r) -> str:
+  fraction = r.get('fraction_of_peak')
+  return '-' if fraction is None else f'{100 * fraction:.0f}%'
+
+
 def markdown(results: list, meta: dict) -> str:
   """The tables of docs/PERFORMANCE.md's results section."""
   lines = [
@@ -15,9 +20,9 @@ def markdown(results: list, meta: dict) -> str:
       '### Train step (dvae_jax)', '',
       '| case | image | batch/group | steps/call | compile s | step ms | '
       'images/s | fed images/s | pipeline images/s | pipeline / step | '
-      'GFLOP/step | GFLOP/s | peak RSS MiB |',
+      'GFLOP/step | GFLOP/s | of matmul peak | peak RSS MiB |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | '
-      '---: | ---: | ---: |']
+      '---: | ---: | ---: | ---: |']
   steps = [r for r in results if r.get('kind') == 'step' and 'error' not in r]
   for r in steps:
     lines.append(
@@ -26,7 +31,8 @@ def markdown(results: list, meta: dict) -> str:
         f"{_f(r['images_per_s'], 0)} | {_f(r.get('fed_images_per_s'), 0)} | "
         f"{_f(r['pipeline_images_per_s'], 0)} | "
         f"{_f(r['pipeline_over_step'])}x | {_f(r.get('gflop_per_step'), 2)} | "
-        f"{_f(r.get('achieved_gflops'))} | {_f(r['peak_rss_mib'], 0)} |")
+        f"{_f(r.get('achieved_gflops'))} | {_percent(r)} | "
+        f"{_f(r['peak_rss_mib'], 0)} |")
   base = next((r for r in steps if r['name'] == 'default'), None)
   if base:
     lines += ['', '### Scaling (relative to `default`; linear = the work ratio)',

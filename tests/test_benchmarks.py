@@ -1,7 +1,7 @@
 """The benchmark's plumbing (no timing, no torch): cases, interleaving, tables."""
 import numpy as np
 
-from benchmarks import cases, conv_grad, report, timing
+from benchmarks import cases, conv_grad, peak, report, timing
 
 
 def test_case_config_applies_overrides_and_uses_built_in_data():
@@ -43,13 +43,15 @@ def test_markdown_table_has_a_row_per_case_and_the_scaling():
   step = dict(kind='step', k=1, image_size=32, batch_size=16, compile_s=1.0,
               step_ms=100.0, images_per_s=480.0, fed_images_per_s=470.0,
               pipeline_images_per_s=5000.0, pipeline_over_step=10.4,
-              gflop_per_step=1.0, achieved_gflops=10.0, peak_rss_mib=900.0)
+              gflop_per_step=1.0, achieved_gflops=10.0, peak_rss_mib=900.0,
+              fraction_of_peak=0.125)
   results = [dict(step, name='default'),
              dict(step, name='batch_32', batch_size=32, step_ms=180.0),
              {'name': 'broken', 'kind': 'step', 'error': 'boom'}]
   meta = {'date': 'd', 'machine': 'm', 'jax': 'j', 'command': 'c'}
   table = report.markdown(results, meta)
   assert '| default | 32 | 16 | 1 |' in table
+  assert '| 10.0 | 12% | 900 |' in table  # GFLOP/s, of the matmul peak, RSS
   assert '| batch_32 | 2 | 1.80 |' in table
   assert 'broken: boom' in table
 
@@ -72,3 +74,7 @@ def test_conv_grad_reads_every_convolution_of_the_step():
   np.testing.assert_allclose(conv_grad._weight_grad(lhs, rhs, params, 4)(x, dy),
                              conv_grad._weight_grad(lhs, rhs, params, 1)(x, dy),
                              rtol=1e-5, atol=1e-4)
+
+
+def test_matmul_peak_is_a_positive_rate():
+  assert peak.matmul_gflops(size=64, rounds=2, steps=2) > 0
