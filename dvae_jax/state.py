@@ -37,7 +37,7 @@ class Networks(NamedTuple):
 def weight_grad_chunk(configured: Optional[int]) -> int:
   """Images per chunk of the convolutions' weight gradients (dvae_jax/conv.py).
 
-  None picks: 8 on a single CPU device, where it makes a step 1.12-1.18x faster
+  None picks: 8 on a single CPU device, where it makes a step 1.12x faster
   (docs/PERFORMANCE.md); 0 (whole batch) elsewhere: accelerators do not need
   it, and with the batch sharded over several devices the chunks would cut
   across the shards.
