@@ -47,6 +47,42 @@ def _parse_value(text: str):
   return text
 
 
+def profile(config, steps: int = 10):
+  """(untraced ms a step, {XLA op: ms a step}, {kind: ms a step}, {op: HLO})
+  of config's compiled train step on one device, on a random batch."""
+  b, s, c = config.batch_size, config.image_size, config.channels
+  rng = np.random.default_rng(0)
+  batch = {'images': rng.uniform(-1, 1, (b, 3, s, s, c)).astype(np.float32),
+           'labels': rng.integers(0, 200, (b, 3)).astype(np.int32)}
+  step = JaxStep(config, 200, batch)
+  step.run(3)
+  start = time.perf_counter()
+  step.run(steps)
+  step_ms = (time.perf_counter() - start) / steps * 1e3
+
+  hlo = {}
+  for line in step.compiled.as_text().splitlines():
+    match = re.match(r'\s*(?:ROOT )?%?([\w.\-]+) = (.*)', line)
+    if match:
+      hlo.setdefault(match.group(1), match.group(2))
+  with tempfile.TemporaryDirectory() as logdir:
+    with jax.profiler.trace(logdir, create_perfetto_trace=True):
+      step.run(steps)
+    path = glob.glob(f'{logdir}/**/*.trace.json.gz', recursive=True)[0]
+    with gzip.open(path) as f:
+      events = json.load(f)
+  events = events['traceEvents'] if isinstance(events, dict) else events
+  per_op = collections.Counter()
+  for event in events:
+    if (event.get('ph') == 'X' and 'dur' in event and
+        not event['name'].startswith(_WRAPPERS)):
+      per_op[event['name']] += event['dur'] / 1e3 / steps  # ms a step
+  per_kind = collections.Counter()
+  for name, ms in per_op.items():
+    per_kind[_kind(name, hlo.get(name, ''))] += ms
+  return step_ms, per_op, per_kind, hlo
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--override', action='append', default=[],
@@ -57,36 +93,7 @@ def main():
   overrides = dict(o.split('=', 1) for o in args.override)
   config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
       k: _parse_value(v) for k, v in overrides.items()}})
-  b, s, c = config.batch_size, config.image_size, config.channels
-  rng = np.random.default_rng(0)
-  batch = {'images': rng.uniform(-1, 1, (b, 3, s, s, c)).astype(np.float32),
-           'labels': rng.integers(0, 200, (b, 3)).astype(np.int32)}
-  step = JaxStep(config, 200, batch)
-  step.run(3)
-  start = time.perf_counter()
-  step.run(args.steps)
-  step_ms = (time.perf_counter() - start) / args.steps * 1e3
-
-  hlo = {}
-  for line in step.compiled.as_text().splitlines():
-    match = re.match(r'\s*(?:ROOT )?%?([\w.\-]+) = (.*)', line)
-    if match:
-      hlo.setdefault(match.group(1), match.group(2))
-  with tempfile.TemporaryDirectory() as logdir:
-    with jax.profiler.trace(logdir, create_perfetto_trace=True):
-      step.run(args.steps)
-    path = glob.glob(f'{logdir}/**/*.trace.json.gz', recursive=True)[0]
-    with gzip.open(path) as f:
-      events = json.load(f)
-  events = events['traceEvents'] if isinstance(events, dict) else events
-  per_op = collections.Counter()
-  for event in events:
-    if (event.get('ph') == 'X' and 'dur' in event and
-        not event['name'].startswith(_WRAPPERS)):
-      per_op[event['name']] += event['dur'] / 1e3 / args.steps  # ms a step
-  per_kind = collections.Counter()
-  for name, ms in per_op.items():
-    per_kind[_kind(name, hlo.get(name, ''))] += ms
+  step_ms, per_op, per_kind, hlo = profile(config, args.steps)
   print(f'step {step_ms:.1f} ms (untraced); op time {sum(per_op.values()):.1f} '
         'ms a step, by kind: ' + ', '.join(
             f'{k} {v:.1f}' for k, v in per_kind.most_common()))

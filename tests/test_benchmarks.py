@@ -1,7 +1,7 @@
 """The benchmark's plumbing (no timing, no torch): cases, interleaving, tables."""
 import numpy as np
 
-from benchmarks import cases, conv_grad, peak, report, timing
+from benchmarks import cases, conv_grad, peak, profile_step, report, timing
 
 
 def test_case_config_applies_overrides_and_uses_built_in_data():
@@ -78,3 +78,17 @@ def test_conv_grad_reads_every_convolution_of_the_step():
 
 def test_matmul_peak_is_a_positive_rate():
   assert peak.matmul_gflops(size=64, rounds=2, steps=2) > 0
+
+
+def test_profile_step_attributes_op_time_to_the_step_s_ops():
+  config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
+      'batch_size': 2, 'model.width': 2, 'model.disc_width': 2,
+      'model.s_dim': 4, 'model.z_dim': 4}})
+  step_ms, per_op, per_kind, hlo = profile_step.profile(config, steps=2)
+  assert step_ms > 0 and per_op
+  # Nearly every traced op is an op of the compiled step, and the kinds add
+  # up to the ops.
+  named = sum(ms for name, ms in per_op.items() if name in hlo)
+  assert named >= 0.9 * sum(per_op.values())
+  assert abs(sum(per_kind.values()) - sum(per_op.values())) < 1e-6
+  assert set(per_kind) <= {'ynn', 'conv', 'transpose', 'elementwise'}
