@@ -42,6 +42,7 @@ def _convolutions(fn, *args):
 
 def step_convolutions(config, num_classes: int):
   """name -> (lhs shape, rhs shape, params) of each network's convolutions."""
+  config = config.copy_and_resolve_references()  # the caller's stays as it is
   config.model.weight_grad_chunk = 0
   networks = state_lib.build_networks(config, num_classes)
   b, s, c = config.batch_size, config.image_size, config.channels
