@@ -160,7 +160,9 @@ def _train(exp: Experiment, state, start_step: int,
       scalars['eta_minutes'] = (config.num_train_steps - done) / rate / 60
       writer.write_scalars(done, scalars)
       history, t0, steps_timed = [], time.time(), 0
-    if done % config.image_every_steps == 0:
+    # The last step's figures are drawn once, after training (with the PNG).
+    if (done % config.image_every_steps == 0 and
+        done != config.num_train_steps):
       _write_figures(Model(exp.networks, state, config.eval.batch_size), vis,
                      writer, done, config)
     if done % config.checkpoint_every_steps == 0:

@@ -32,6 +32,31 @@ def test_run_writes_checkpoints_summary_grid_and_logs(finished_run):
     assert json.load(f)['model']['width'] == config.model.width
 
 
+def _image_events(workdir):
+  """[(step, tag)] of every image written to workdir's TensorBoard events."""
+  import tensorflow as tf
+  out = []
+  for name in sorted(os.listdir(workdir)):
+    if name.startswith('events.out.tfevents'):
+      for event in tf.compat.v1.train.summary_iterator(
+          os.path.join(workdir, name)):
+        out += [(event.step, v.tag) for v in event.summary.value
+                if v.metadata.plugin_data.plugin_name == 'images']
+  return out
+
+
+def test_figures_are_drawn_once_per_step(finished_run):
+  config, workdir, _ = finished_run
+  events = _image_events(workdir)
+  assert len(events) == len(set(events)), events
+  last = config.num_train_steps
+  assert last % config.image_every_steps == 0  # the case drawn twice before
+  grids = sorted(step for step, tag in events if tag == 'swap_grid')
+  assert grids == list(range(config.image_every_steps, last + 1,
+                             config.image_every_steps))
+  assert (last, 'eval/swap_grid') in events
+
+
 def test_run_records_config_and_versions(finished_run):
   config, workdir, _ = finished_run
   with open(os.path.join(workdir, 'runs', '0000.json')) as f:
