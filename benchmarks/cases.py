@@ -42,8 +42,18 @@ def _case(name, config=DEFAULT, kind='step', k=1, env=None, devices=1,
           'devices': devices, 'overrides': overrides, 'env': env or {}}
 
 
-def suite(quick: bool = False, experiments: bool = False) -> list:
-  """The cases of a full run (quick: the default config and the comparison)."""
+def suite(quick: bool = False, experiments: bool = False,
+          gpu: bool = False) -> list:
+  """The cases of a full run (quick: the default config and the comparison;
+  gpu: the short GPU suite, sized to fit a lent GPU's 15 minutes)."""
+  if gpu:
+    return [_case('compare_torch', kind='compare'),
+            _case('compare_torch_batch_64', kind='compare', batch_size=64),
+            _case('compare_torch_64px', kind='compare', image_size=64),
+            _case('default'),
+            _case('bfloat16', **{'model.dtype': 'bfloat16'}),
+            _case('batch_64', batch_size=64),
+            _case('default_64px', image_size=64)]
   cases = [_case('compare_torch', kind='compare'),
            # The data-parallel step over one CPU device per core, as a
            # multi-device run splits the batch; see CORE_DEVICES.

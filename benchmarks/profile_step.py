@@ -18,9 +18,8 @@ import tempfile
 import time
 
 import jax
-import numpy as np
 
-from benchmarks import cases
+from benchmarks import cases, jax_side
 from benchmarks.jax_side import JaxStep
 
 # Trace events that wrap ops rather than being one.
@@ -50,11 +49,8 @@ def _parse_value(text: str):
 def profile(config, steps: int = 10):
   """(untraced ms a step, {XLA op: ms a step}, {kind: ms a step}, {op: HLO})
   of config's compiled train step on one device, on a random batch."""
-  b, s, c = config.batch_size, config.image_size, config.channels
-  rng = np.random.default_rng(0)
-  batch = {'images': rng.uniform(-1, 1, (b, 3, s, s, c)).astype(np.float32),
-           'labels': rng.integers(0, 200, (b, 3)).astype(np.int32)}
-  step = JaxStep(config, 200, batch)
+  step = JaxStep(config, jax_side.RANDOM_CLASSES,
+                 jax_side.random_batch(config))
   step.run(3)
   start = time.perf_counter()
   step.run(steps)

@@ -118,7 +118,7 @@ class TrainStep:
   metrics (not read back here: the caller decides when to sync).
   """
 
-  def __init__(self, config, num_classes: int):
+  def __init__(self, config, num_classes: int, device: str = 'cpu'):
     if config.adversary != 'label' or config.loss.z_classifier:
       raise ValueError('the reference implements the paper\'s label adversary '
                        'only (adversary=label, loss.z_classifier=0)')
@@ -128,6 +128,9 @@ class TrainStep:
     self.decoder = Decoder(m.width, m.s_dim, m.z_dim, size, c)
     self.discriminator = LabelDiscriminator(m.disc_width, num_classes, size, c,
                                             m.disc_dropout)
+    self.device = torch.device(device)
+    for module in (self.encoder, self.decoder, self.discriminator):
+      module.to(self.device)
     self.gen_params = (list(self.encoder.parameters()) +
                        list(self.decoder.parameters()))
     self.gen_opt = torch.optim.Adam(self.gen_params, config.learning_rate,
@@ -183,11 +186,18 @@ class TrainStep:
     return {k: v.detach() for k, v in terms.items()}
 
 
-def to_torch_batch(batch):
-  """dvae_jax numpy batch (NHWC groups) -> (images (B, 3, C, H, W), labels)."""
+def to_torch_batch(batch, device: str = 'cpu'):
+  """dvae_jax numpy batch (NHWC groups) -> (images (B, 3, C, H, W), labels)
+  on `device`."""
   images = np.ascontiguousarray(batch['images'].transpose(0, 1, 4, 2, 3))
-  return (torch.from_numpy(images),
-          torch.from_numpy(np.asarray(batch['labels'], np.int64)))
+  return (torch.from_numpy(images).to(device),
+          torch.from_numpy(np.asarray(batch['labels'], np.int64)).to(device))
+
+
+def synchronize(device: str) -> None:
+  """Waits for the queued work on `device` (CUDA runs asynchronously)."""
+  if torch.device(device).type == 'cuda':
+    torch.cuda.synchronize(device)
 
 
 # --- Weights: dvae_jax (Flax, NHWC, HWIO kernels) -> torch (NCHW, OIHW).

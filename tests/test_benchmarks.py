@@ -1,7 +1,15 @@
 """The benchmark's plumbing (no timing, no torch): cases, interleaving, tables."""
+import json
+import subprocess
+import sys
+
 import numpy as np
 
-from benchmarks import cases, conv_grad, peak, profile_step, report, timing
+from benchmarks import cases, conv_grad, jax_side, peak, profile_step, report
+from benchmarks import timing
+
+TINY = {'batch_size': 2, 'model.width': 2, 'model.disc_width': 2,
+        'model.s_dim': 4, 'model.z_dim': 4}
 
 
 def test_case_config_applies_overrides_and_uses_built_in_data():
@@ -27,6 +35,54 @@ def test_suite_has_the_default_config_and_the_torch_comparison():
   assert 'device_count=' in core_devices['env']['XLA_FLAGS']
   full = [c['name'] for c in cases.suite()]
   assert {'default_64px', 'batch_32', 'batch_64', 'scan_k4'} <= set(full)
+
+
+def test_gpu_suite_compares_with_torch_and_has_the_scaling_cases():
+  gpu = {c['name']: c for c in cases.suite(gpu=True)}
+  assert 'compare_torch' in gpu and 'default' in gpu
+  assert {'batch_64', 'default_64px'} <= set(gpu) & set(cases.SCALING)
+  assert gpu['bfloat16']['overrides'] == {'model.dtype': 'bfloat16'}
+  assert not any(c['env'] for c in gpu.values())  # no CPU-only options
+
+
+def test_random_batch_is_shaped_like_the_pipeline_s():
+  config = cases.load_config({'config': cases.DEFAULT})
+  batch = jax_side.random_batch(config, seed=3)
+  b, s = config.batch_size, config.image_size
+  assert batch['images'].shape == (b, 3, s, s, config.channels)
+  assert batch['images'].dtype == np.float32
+  assert -1 <= batch['images'].min() and batch['images'].max() <= 1
+  assert batch['labels'].shape == (b, 3) and batch['labels'].dtype == np.int32
+  np.testing.assert_array_equal(batch['labels'][:, 0], batch['labels'][:, 1])
+  assert batch['labels'].max() < jax_side.RANDOM_CLASSES
+  # Seeded: the same seed, the same batch; another seed, another batch.
+  again = jax_side.random_batch(config, seed=3)
+  np.testing.assert_array_equal(batch['images'], again['images'])
+  other = jax_side.random_batch(config, seed=4)
+  assert not np.array_equal(batch['images'], other['images'])
+
+
+def test_synthetic_step_case_runs_without_tensorflow(tmp_path):
+  # The GPU machine has JAX but no TensorFlow: --synthetic must not need it.
+  case = {'name': 'tiny', 'config': cases.DEFAULT, 'kind': 'step', 'k': 1,
+          'devices': 1, 'env': {}, 'overrides': TINY}
+  out = tmp_path / 'case.json'
+  code = ("import sys; sys.modules['tensorflow'] = None; "
+          "sys.modules['tensorflow_datasets'] = None; "
+          "from benchmarks import bench; bench.main(sys.argv[1:])")
+  subprocess.run([sys.executable, '-c', code, '--case', json.dumps(case),
+                  '--case_out', str(out), '--synthetic', '--rounds', '1',
+                  '--steps', '1'], cwd=cases.REPO, check=True,
+                 capture_output=True, env=dict(cases.os.environ,
+                                               JAX_PLATFORMS='cpu'))
+  record = json.loads(out.read_text())
+  assert record['synthetic'] and record['pipeline_images_per_s'] is None
+  assert record['step_ms'] > 0 and record['gflop_per_step'] > 0
+  assert record['jax_device'] == 'cpu'
+  table = report.markdown([record], {'date': 'd', 'machine': 'm', 'jax': 'j',
+                                     'command': 'c', 'synthetic': True})
+  assert 'random batches' in table
+  assert '| - | - | - |' in table  # no fed rate, no pipeline, no ratio
 
 
 def test_interleaved_rotates_the_order_and_times_every_round():
@@ -81,9 +137,7 @@ def test_matmul_peak_is_a_positive_rate():
 
 
 def test_profile_step_attributes_op_time_to_the_step_s_ops():
-  config = cases.load_config({'config': cases.DEFAULT, 'overrides': {
-      'batch_size': 2, 'model.width': 2, 'model.disc_width': 2,
-      'model.s_dim': 4, 'model.z_dim': 4}})
+  config = cases.load_config({'config': cases.DEFAULT, 'overrides': TINY})
   step_ms, per_op, per_kind, hlo = profile_step.profile(config, steps=2)
   assert step_ms > 0 and per_op
   # Trace events are matched to the compiled step's ops by name (the other
