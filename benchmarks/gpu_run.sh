@@ -19,6 +19,8 @@ if [ -d .whl ]; then
   export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"
 fi
 export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+# JAX takes 75% of the GPU by default; the compare cases run PyTorch beside it.
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.5
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 python3 -c 'import jax, torch; print("jax", jax.__version__, jax.devices(), "torch", torch.__version__, torch.cuda.is_available())'
 out="${OUT:-benchmarks/results}"
