@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import jax
 import numpy as np
 
 from benchmarks import cases, conv_grad, jax_side, peak, profile_step, report
@@ -60,29 +61,6 @@ def test_random_batch_is_shaped_like_the_pipeline_s():
   np.testing.assert_array_equal(batch['images'], again['images'])
   other = jax_side.random_batch(config, seed=4)
   assert not np.array_equal(batch['images'], other['images'])
-
-
-def test_synthetic_step_case_runs_without_tensorflow(tmp_path):
-  # The GPU machine has JAX but no TensorFlow: --synthetic must not need it.
-  case = {'name': 'tiny', 'config': cases.DEFAULT, 'kind': 'step', 'k': 1,
-          'devices': 1, 'env': {}, 'overrides': TINY}
-  out = tmp_path / 'case.json'
-  code = ("import sys; sys.modules['tensorflow'] = None; "
-          "sys.modules['tensorflow_datasets'] = None; "
-          "from benchmarks import bench; bench.main(sys.argv[1:])")
-  subprocess.run([sys.executable, '-c', code, '--case', json.dumps(case),
-                  '--case_out', str(out), '--synthetic', '--rounds', '1',
-                  '--steps', '1'], cwd=cases.REPO, check=True,
-                 capture_output=True, env=dict(cases.os.environ,
-                                               JAX_PLATFORMS='cpu'))
-  record = json.loads(out.read_text())
-  assert record['synthetic'] and record['pipeline_images_per_s'] is None
-  assert record['step_ms'] > 0 and record['gflop_per_step'] > 0
-  assert record['jax_device'] == 'cpu'
-  table = report.markdown([record], {'date': 'd', 'machine': 'm', 'jax': 'j',
-                                     'command': 'c', 'synthetic': True})
-  assert 'random batches' in table
-  assert '| - | - | - |' in table  # no fed rate, no pipeline, no ratio
 
 
 def test_interleaved_rotates_the_order_and_times_every_round():
@@ -146,3 +124,31 @@ def test_profile_step_attributes_op_time_to_the_step_s_ops():
   assert any(name in hlo for name in per_op)
   assert abs(sum(per_kind.values()) - sum(per_op.values())) < 1e-6
   assert set(per_kind) <= {'ynn', 'conv', 'transpose', 'elementwise'}
+
+
+def test_synthetic_step_case_runs_without_tensorflow(tmp_path):
+  # The GPU machine has JAX but no TensorFlow: --synthetic must not need it.
+  # After the profile test: the same step, so the compilation cache
+  # (conftest) serves it.
+  case = {'name': 'tiny', 'config': cases.DEFAULT, 'kind': 'step', 'k': 1,
+          'devices': 1, 'env': {}, 'overrides': TINY}
+  out = tmp_path / 'case.json'
+  cache = jax.config.jax_compilation_cache_dir
+  code = ("import sys; sys.modules['tensorflow'] = None; "
+          "sys.modules['tensorflow_datasets'] = None; "
+          "from benchmarks import bench; bench.main(sys.argv[1:])")
+  subprocess.run([sys.executable, '-c', code, '--case', json.dumps(case),
+                  '--case_out', str(out), '--synthetic', '--rounds', '1',
+                  '--steps', '1'], cwd=cases.REPO, check=True,
+                 capture_output=True, env=dict(
+                     cases.os.environ, JAX_PLATFORMS='cpu',
+                     JAX_COMPILATION_CACHE_DIR=cache,
+                     JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0.5'))
+  record = json.loads(out.read_text())
+  assert record['synthetic'] and record['pipeline_images_per_s'] is None
+  assert record['step_ms'] > 0 and record['gflop_per_step'] > 0
+  assert record['jax_device'] == 'cpu'
+  table = report.markdown([record], {'date': 'd', 'machine': 'm', 'jax': 'j',
+                                     'command': 'c', 'synthetic': True})
+  assert 'random batches' in table
+  assert '| - | - | - |' in table  # no fed rate, no pipeline, no ratio
