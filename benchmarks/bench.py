@@ -10,6 +10,7 @@ the results go to <out>.json and <out>.md (a markdown table to paste).
 """
 import argparse
 import datetime
+import itertools
 import json
 import os
 import platform
@@ -33,7 +34,7 @@ def _batches(config, synthetic: bool):
   the built-in data through the real pipeline, or random batches."""
   from benchmarks import jax_side
   if synthetic:
-    return (iter(lambda: jax_side.random_batch(config), None),
+    return ((jax_side.random_batch(config, seed) for seed in itertools.count()),
             jax_side.RANDOM_CLASSES, None)
   from dvae_jax import input_pipeline
   data, num_classes = jax_side.load_train_data(config)

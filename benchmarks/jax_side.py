@@ -11,7 +11,7 @@ import numpy as np
 from dvae_jax import parallel, state as state_lib
 from dvae_jax import train_step as train_step_lib
 
-# Labels of random_batch: the largest number of classes of our configs' data.
+# Classes of random_batch: as many as the built-in data's training identities.
 RANDOM_CLASSES = 200
 
 
