@@ -17,13 +17,14 @@ def _times(x) -> str:
 
 def markdown(results: list, meta: dict) -> str:
   """The tables of docs/PERFORMANCE.md's results section."""
+  data = ('random batches (no input pipeline)' if meta.get('synthetic') else
+          'the built-in data')
   lines = [
       f"Measured {meta['date']} on {meta['machine']}; jax {meta['jax']}, "
       f"torch {meta.get('torch', '-')}; JAX on {meta.get('jax_device', '-')}, "
-      f"PyTorch on {meta.get('torch_device', 'cpu')}"
-      f"{'; random batches (no input pipeline)' if meta.get('synthetic') else ''}"
-      '; load average before/after each case in the JSON. Command: `' +
-      meta['command'] + '`.', '',
+      f"PyTorch on {meta.get('torch_device', 'cpu')}; {data}; load average "
+      'before/after each case in the JSON. Command: `' + meta['command'] +
+      '`.', '',
       '### Train step (dvae_jax)', '',
       '| case | image | batch/group | steps/call | compile s | step ms | '
       'images/s | fed images/s | pipeline images/s | pipeline / step | '
@@ -37,7 +38,8 @@ def markdown(results: list, meta: dict) -> str:
         f"{_f(r['compile_s'])} | {_f(r['step_ms'])} | "
         f"{_f(r['images_per_s'], 0)} | {_f(r.get('fed_images_per_s'), 0)} | "
         f"{_f(r['pipeline_images_per_s'], 0)} | "
-        f"{_times(r['pipeline_over_step'])} | {_f(r.get('gflop_per_step'), 2)} | "
+        f"{_times(r['pipeline_over_step'])} | "
+        f"{_f(r.get('gflop_per_step'), 2)} | "
         f"{_f(r.get('achieved_gflops'))} | {_percent(r)} | "
         f"{_f(r['peak_rss_mib'], 0)} |")
   base = next((r for r in steps if r['name'] == 'default'), None)
@@ -55,7 +57,8 @@ def markdown(results: list, meta: dict) -> str:
   compares = [r for r in results if r.get('kind') == 'compare'
               and 'error' not in r]
   if compares:
-    lines += ['', '### dvae_jax vs PyTorch, same networks, batch and device', '',
+    lines += ['',
+              '### dvae_jax vs PyTorch, same networks, batch and device', '',
               '| case | image | batch/group | jax step ms | torch step ms | '
               'jax images/s | torch images/s | speedup | same losses '
               '(max rel. diff) |',
