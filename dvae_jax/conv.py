@@ -43,12 +43,14 @@ def _conv(lhs, rhs, window_strides, padding, lhs_dilation=None,
       lax.conv_dimension_numbers(lhs.shape, rhs.shape,
                                  dimension_numbers).lhs_spec[0] != 0):
     return conv(lhs, rhs)
-  return _with_chunked_weight_grad(conv, -(-batch // images_per_chunk),
-                                   lhs, rhs)
+  return with_chunked_weight_grad(conv, -(-batch // images_per_chunk),
+                                  lhs, rhs)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def _with_chunked_weight_grad(conv, num_chunks, lhs, rhs):
+def with_chunked_weight_grad(conv, num_chunks: int, lhs, rhs):
+  """conv(lhs, rhs), whose gradient in rhs is the sum of the gradients of
+  num_chunks chunks of the batch (lhs's axis 0); conv: (lhs, rhs) -> out."""
   return conv(lhs, rhs)
 
 
@@ -68,4 +70,4 @@ def _backward(conv, num_chunks, residuals, grad_out):
   return grad_lhs, grad_rhs.astype(rhs.dtype)
 
 
-_with_chunked_weight_grad.defvjp(_forward, _backward)
+with_chunked_weight_grad.defvjp(_forward, _backward)
