@@ -36,7 +36,7 @@ def _batches(config, synthetic: bool):
   if synthetic:
     return ((jax_side.random_batch(config, seed) for seed in itertools.count()),
             jax_side.RANDOM_CLASSES, None)
-  from dvae_jax import input_pipeline
+  from dvae_jax.data import pipeline as input_pipeline
   data, num_classes = jax_side.load_train_data(config)
   batches = input_pipeline.triplet_batches(data, config.batch_size,
                                            config.seed)

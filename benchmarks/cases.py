@@ -60,7 +60,7 @@ def suite(quick: bool = False, experiments: bool = False,
            _case('compare_torch_core_devices', kind='compare', env=CORE_DEVICES,
                  devices=os.cpu_count()),
            # Weight gradients over the whole batch (the chunked ones off,
-           # dvae_jax/conv.py): what the chunks buy.
+           # dvae_jax/model/conv.py): what the chunks buy.
            _case('compare_torch_whole_batch_grads', kind='compare',
                  **{'model.weight_grad_chunk': 0}),
            _case('default')]

@@ -8,7 +8,8 @@ import torch
 
 from benchmarks import timing, torch_reference
 from benchmarks.jax_side import JaxStep
-from dvae_jax import models, train_step as train_step_lib
+from dvae_jax.model import networks as models
+from dvae_jax.training import step as train_step_lib
 
 CHECKED = ('reconstruction', 'swap', 'kl', 'adversarial', 'generator_total',
            'discriminator')

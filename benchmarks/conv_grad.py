@@ -1,5 +1,5 @@
 """The weight gradient of every convolution of a train step, over the whole
-batch vs summed over chunks of n images (dvae_jax/conv.py), on this machine.
+batch vs summed over chunks of n images (dvae_jax/model/conv.py), on this machine.
 
   python -m benchmarks.conv_grad [--batch_size 16] [--image_size 32]
 
@@ -19,8 +19,9 @@ from jax import lax
 from jax.extend import core as jax_core
 
 from benchmarks import cases, timing
-from dvae_jax import conv as conv_lib, state as state_lib
-from dvae_jax.train_step import S_GROUPS
+from dvae_jax.model import conv as conv_lib
+from dvae_jax.training import state as state_lib
+from dvae_jax.training.step import S_GROUPS
 
 CHUNKS = (16, 8, 4)
 

@@ -1,15 +1,16 @@
-"""The package's own step, built and fed the way train.py does it, for timing.
+"""The package's own step, built and fed the way training/loop.py does it, for timing.
 
 Nothing here re-implements the model: networks, optimizers, state and step
-come from dvae_jax.state and dvae_jax.train_step.
+come from dvae_jax.training.state and dvae_jax.training.step.
 """
 import time
 
 import jax
 import numpy as np
 
-from dvae_jax import parallel, state as state_lib
-from dvae_jax import train_step as train_step_lib
+from dvae_jax.runtime import parallel
+from dvae_jax.training import state as state_lib
+from dvae_jax.training import step as train_step_lib
 
 # Classes of random_batch: as many as the built-in data's training identities.
 RANDOM_CLASSES = 200
@@ -17,7 +18,7 @@ RANDOM_CLASSES = 200
 
 class JaxStep:
   """A compiled (ahead of time) step of config on `devices` devices (the
-  batch split over them, as train.py does with several).
+  batch split over them, as training/loop.py does with several).
 
   k > 1 uses make_multi_step: one call runs k steps on k stacked batches.
   Attributes after construction: init_s, trace_s, compile_s, cost (XLA cost
@@ -68,7 +69,7 @@ class JaxStep:
 
   def run(self, calls: int, batches=None) -> None:
     """calls host calls on the resident batch, or on fresh batches from the
-    iterator `batches` (k == 1), as train.py feeds them; blocks at the end."""
+    iterator `batches` (k == 1), as training/loop.py feeds them; blocks at the end."""
     for _ in range(calls):
       batch = (self.batch if batches is None else
                parallel.global_batch(next(batches), self.mesh))
@@ -111,7 +112,7 @@ def random_batch(config, seed: int = 0) -> dict:
 
 def load_train_data(config):
   """(train split in memory, number of classes) of config's dataset."""
-  from dvae_jax import input_pipeline  # TensorFlow: only when data is read
+  from dvae_jax.data import pipeline as input_pipeline  # TensorFlow: only when data is read
   builder = input_pipeline.get_builder(config)
   info = input_pipeline.dataset_info(config, builder)
   return input_pipeline.load_split(config, builder, config.train_split), \

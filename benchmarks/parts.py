@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from benchmarks import cases, timing, torch_reference
-from dvae_jax import state as state_lib
-from dvae_jax.train_step import S_GROUPS
+from dvae_jax.training import state as state_lib
+from dvae_jax.training.step import S_GROUPS
 
 
 def _jax_parts(config, num_classes, b):

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dvae_jax.train_step import FAKES, S_GROUPS, Z_GROUPS
+from dvae_jax.training.step import FAKES, S_GROUPS, Z_GROUPS
 
 NUM_DOWNSAMPLINGS = 3
 

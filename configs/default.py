@@ -45,7 +45,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.model.disc_width = 16
   config.model.disc_dropout = 0.5
   config.model.dtype = 'float32'  # compute dtype; params stay float32
-  # Images per chunk of the convolutions' weight gradients (dvae_jax/conv.py):
+  # Images per chunk of the convolutions' weight gradients (dvae_jax/model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(
       None, field_type=int)

@@ -1,6 +1,6 @@
 """2D Sprites (Reed et al. 2015): class = character. `--config=configs/sprites.py`.
 
-Built by dvae_jax/datasets/sprites.py from the authors' archive, downloaded
+Built by dvae_jax/data/datasets/sprites.py from the authors' archive, downloaded
 when the network allows, else from manual_dir. Test characters are never seen
 in training. Numbers follow ../shared/PAPER.md.
 """

@@ -1,6 +1,6 @@
 """Extended Yale B cropped faces: class = person. `--config=configs/yaleb.py`.
 
-Built by dvae_jax/datasets/yaleb.py from CroppedYale/ in manual_dir. Test
+Built by dvae_jax/data/datasets/yaleb.py from CroppedYale/ in manual_dir. Test
 people are never seen in training; 'heldout' is training people under other
 lighting. Numbers follow ../shared/PAPER.md.
 """

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from configs import default  # noqa: E402
-from dvae_jax.datasets import glyphs  # noqa: E402
+from dvae_jax.data.datasets import glyphs  # noqa: E402
 
 tf.config.set_visible_devices([], 'GPU')
 # Identical jitted functions recompile in every test; the cache makes it cheap.
@@ -39,7 +39,7 @@ def tiny_config(glyphs_data_dir):
 @pytest.fixture(scope='session')
 def finished_run(tmp_path_factory, glyphs_data_dir):
   """(config, workdir, summary) of one uninterrupted tiny run; read-only."""
-  from dvae_jax import train
+  from dvae_jax.training import loop as train
   config = default.get_config('tiny')
   config.data_dir = glyphs_data_dir
   workdir = str(tmp_path_factory.mktemp('run'))
@@ -50,7 +50,7 @@ def finished_run(tmp_path_factory, glyphs_data_dir):
 def restore_params(workdir, step):
   """(gen_params, adv_params) of checkpoint `step` of workdir, as numpy."""
   import orbax.checkpoint as ocp
-  from dvae_jax import checkpointing
+  from dvae_jax.runtime import checkpointing
   manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
   restored = manager.restore(step, args=ocp.args.StandardRestore())
   return restored['gen_params'], restored['adv_params']
@@ -66,7 +66,7 @@ def assert_same_params(workdir_a, step_a, workdir_b, step_b):
 def on_batch(monkeypatch, index, action):
   """Makes the trainer's batch number `index` (0-based, counted from the
   start of this run) pass through action(batch) -> batch."""
-  from dvae_jax import input_pipeline
+  from dvae_jax.data import pipeline as input_pipeline
   original = input_pipeline.triplet_batches
 
   def patched(*args, **kwargs):

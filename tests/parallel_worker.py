@@ -19,7 +19,9 @@ import orbax.checkpoint as ocp
 import tensorflow_datasets as tfds
 
 from configs import default
-from dvae_jax import checkpointing, input_pipeline, parallel, train
+from dvae_jax.runtime import checkpointing, parallel
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import loop as train
 
 # As in conftest.py: a warm cache skips the compiles of earlier runs.
 jax.config.update('jax_compilation_cache_dir', os.path.expanduser(

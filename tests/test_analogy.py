@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dvae_jax import analogy, errors, inference
-from dvae_jax.datasets import glyphs
+from dvae_jax.cli import analogy
+from dvae_jax.runtime import errors
+from dvae_jax.evaluation import inference
+from dvae_jax.data.datasets import glyphs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

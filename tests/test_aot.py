@@ -4,14 +4,14 @@ import re
 import subprocess
 import sys
 
-from dvae_jax import aot
+from dvae_jax.runtime import aot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(*args, timeout=300):
   return subprocess.run(
-      [sys.executable, '-m', 'dvae_jax.aot_check',
+      [sys.executable, '-m', 'dvae_jax.cli.aot_check',
        '--config=configs/default.py:tiny', '--num_classes=10', *args],
       cwd=REPO, capture_output=True, text=True, timeout=timeout)
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dvae_jax import checkpointing, errors, parallel
+from dvae_jax.runtime import checkpointing, errors, parallel
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -108,7 +108,7 @@ def test_no_restorable_checkpoint_is_a_user_error(tmp_path, abstract):
 _KILL_DURING_SAVE = textwrap.dedent('''
     import os, signal, sys
     import jax, jax.numpy as jnp
-    from dvae_jax import checkpointing
+    from dvae_jax.runtime import checkpointing
     store = checkpointing.Checkpoints(sys.argv[1], keep=1)
     store.save(1, {'step': jnp.array(1, jnp.int32),
                    'params': {'w': jax.random.normal(jax.random.key(1),
@@ -164,7 +164,7 @@ def test_real_full_disk_during_save(tmp_path):
   namespace (nothing outside this process sees it)."""
   script = textwrap.dedent('''
       import sys, jax, jax.numpy as jnp
-      from dvae_jax import checkpointing, errors
+      from dvae_jax.runtime import checkpointing, errors
       store = checkpointing.Checkpoints(sys.argv[1], keep=3)
       store.save(1, {'w': jnp.ones((8,))})
       store.wait()

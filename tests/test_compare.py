@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from dvae_jax import errors
-from dvae_jax.evaluation import compare
+from dvae_jax.runtime import errors
+from dvae_jax.cli import compare
 
 
 def _workdir(tmp_path, name, metrics):
@@ -60,7 +60,7 @@ def test_missing_metrics_and_bad_spec_are_user_errors(tmp_path):
 
 def test_command_line(tmp_path):
   d = _workdir(tmp_path, 'a', {'probe/linear/s/heldout': 0.5})
-  cmd = [sys.executable, '-m', 'dvae_jax.evaluation.compare']
+  cmd = [sys.executable, '-m', 'dvae_jax.cli.compare']
   ok = subprocess.run(cmd + [f'--run=paper={d}'], capture_output=True,
                       text=True, check=True)
   assert '| paper | 1 | 50.0% |' in ok.stdout  # one run: no spread shown

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dvae_jax import input_pipeline, train
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import loop as train
 
 CONFIGS = ('default', 'mnist', 'norb', 'sprites', 'yaleb')
 

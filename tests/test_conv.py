@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from dvae_jax import conv
+from dvae_jax.model import conv
 
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 # (input shape, kernel shape, strides, padding): the paper's 3x3 convblocks,

@@ -4,7 +4,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from configs import default
-from dvae_jax import data_checks, errors
+from dvae_jax.data import checks as data_checks
+from dvae_jax.runtime import errors
 
 
 def _features(image=(32, 32, 3), num_classes=5, label='class_label'):

@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from dvae_jax import errors, train
+from dvae_jax.runtime import errors
+from dvae_jax.training import loop as train
 from dvae_jax.evaluation import evaluate
 
 FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',

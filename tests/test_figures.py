@@ -2,7 +2,7 @@
 s = the image's first half of pixels, z = the second, Dec puts them back."""
 import numpy as np
 
-from dvae_jax import input_pipeline
+from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import figures
 
 H = W = 4

@@ -7,8 +7,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from configs import default
-from dvae_jax import errors, input_pipeline, train
-from dvae_jax.datasets import folder
+from dvae_jax.runtime import errors
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import loop as train
+from dvae_jax.data.datasets import folder
 
 CLASSES = ('cat', 'dog', 'emu', 'fox')
 PER_CLASS = 12

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dvae_jax.datasets import glyphs
+from dvae_jax.data.datasets import glyphs
 
 MID = np.full(glyphs.NUM_FACTORS, 0.5, np.float32)
 IDX = {name: i for i, name in enumerate(glyphs.FACTOR_NAMES)}

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dvae_jax import errors, input_pipeline
+from dvae_jax.runtime import errors
+from dvae_jax.data import pipeline as input_pipeline
 
 
 def _toy(labels, size=4):

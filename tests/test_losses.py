@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dvae_jax import losses
+from dvae_jax.model import losses
 
 
 def test_mse_is_mean_over_all_pixels():

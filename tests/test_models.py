@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dvae_jax import models
+from dvae_jax.model import networks as models
 
 
 @pytest.mark.parametrize('size', [32, 64])
@@ -81,7 +81,7 @@ def test_reparameterize_moments():
 
 
 def test_weight_grad_chunks_change_no_parameter_and_no_gradient():
-  """Chunked weight gradients (dvae_jax/conv.py) keep every parameter name and
+  """Chunked weight gradients (dvae_jax/model/conv.py) keep every parameter name and
   shape (checkpoints stay loadable) and give the same gradients."""
   s = jax.random.normal(jax.random.key(0), (24, 6))
   z = jax.random.normal(jax.random.key(1), (24, 7))

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import pytest
 
 from conftest import on_batch, restore_params
-from dvae_jax import checkpointing, errors, numerics, train
+from dvae_jax.runtime import checkpointing, errors
+from dvae_jax.training import numerics, loop as train
 
 
 def _metrics(**values):

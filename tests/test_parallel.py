@@ -4,7 +4,8 @@ import jax
 import numpy as np
 import pytest
 
-from dvae_jax import distributed, input_pipeline, parallel
+from dvae_jax.runtime import distributed, parallel
+from dvae_jax.data import pipeline as input_pipeline
 
 
 def test_one_and_four_devices_give_the_same_steps(run_worker, glyphs_data_dir):

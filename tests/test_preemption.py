@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from conftest import assert_same_params, on_batch
-from dvae_jax import checkpointing, errors, train
+from dvae_jax.runtime import checkpointing, errors
+from dvae_jax.training import loop as train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -83,7 +84,7 @@ port, pid = sys.argv[1], int(sys.argv[2])
 jax.distributed.initialize(coordinator_address=f'127.0.0.1:{port}',
                            num_processes=2, process_id=pid,
                            initialization_timeout=60)
-from dvae_jax import preemption
+from dvae_jax.training import preemption
 with preemption.StopOnSignal(sync_every=2) as stop:
   for step in range(100):
     if stop.should_stop(step):

@@ -1,5 +1,5 @@
 """Progress lines: counts, percentage, elapsed time and ETA."""
-from dvae_jax import progress
+from dvae_jax.runtime import progress
 
 
 def test_progress_lines(monkeypatch):

@@ -7,8 +7,8 @@ import requests
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core.download import downloader
 
-from dvae_jax import errors
-from dvae_jax.datasets import sources
+from dvae_jax.runtime import errors
+from dvae_jax.data.datasets import sources
 
 
 def test_bounded_downloads_sets_and_restores_limits():

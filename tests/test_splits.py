@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dvae_jax.datasets import splits
+from dvae_jax.data.datasets import splits
 
 
 @pytest.mark.parametrize('count,held', [(1, 0), (2, 0), (3, 1), (9, 1),

@@ -10,8 +10,10 @@ import scipy.io
 import tensorflow_datasets as tfds
 
 from configs import sprites as sprites_config
-from dvae_jax import errors, input_pipeline, train
-from dvae_jax.datasets import sprites
+from dvae_jax.runtime import errors
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import loop as train
+from dvae_jax.data.datasets import sprites
 
 FRAMES = 2  # per animation (the real data has 6..13)
 # 1-based character numbers, as in sprites_splits.mat.

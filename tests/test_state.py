@@ -3,7 +3,8 @@ import jax
 import pytest
 
 from configs import default
-from dvae_jax import errors, state as state_lib
+from dvae_jax.runtime import errors
+from dvae_jax.training import state as state_lib
 
 
 def test_weight_grad_chunk_is_automatic_on_one_cpu_device():

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from conftest import assert_same_params
-from dvae_jax import checkpointing, errors, train, workdir as workdir_lib
+from dvae_jax.runtime import checkpointing, errors, workdir as workdir_lib
+from dvae_jax.training import loop as train
 
 
 def test_run_writes_checkpoints_summary_grid_and_logs(finished_run):

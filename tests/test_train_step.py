@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from configs import default
-from dvae_jax import parallel, state as state_lib, train_step as train_step_lib
+from dvae_jax.runtime import parallel
+from dvae_jax.training import state as state_lib, step as train_step_lib
 
 NUM_CLASSES = 5
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from configs import default
-from dvae_jax import errors, workdir
+from dvae_jax.runtime import errors, workdir
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):

@@ -7,8 +7,10 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from configs import yaleb as yaleb_config
-from dvae_jax import errors, input_pipeline, train
-from dvae_jax.datasets import yaleb
+from dvae_jax.runtime import errors
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import loop as train
+from dvae_jax.data.datasets import yaleb
 
 TRAIN_PEOPLE = ('yaleB01', 'yaleB02', 'yaleB15')
 TEST_PEOPLE = ('yaleB30', 'yaleB39')

@@ -19,8 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from dvae_jax import input_pipeline, models
-from dvae_jax import progress as progress_lib
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.model import networks as models
+from dvae_jax.runtime import progress as progress_lib
 
 
 class TrunkClassifier(nn.Module):

@@ -17,12 +17,13 @@ import numpy as np
 import threadpoolctl
 from absl import logging
 
-from dvae_jax import input_pipeline, visualize
-from dvae_jax.datasets import glyphs
-from dvae_jax.evaluation import (classifier as classifier_lib, dci, factors as
-                                 factors_lib, figures, mig, probes, report,
-                                 retrieval, sample_quality, swaps)
-from dvae_jax.inference import Model
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.evaluation import visualize
+from dvae_jax.data.datasets import glyphs
+from dvae_jax.evaluation import (classifier as classifier_lib, dci,
+    factors as factors_lib, figures, mig, probes, report, retrieval,
+    sample_quality, swaps)
+from dvae_jax.evaluation.inference import Model
 
 # summary.json's keys (README) and the metrics they are read from.
 SUMMARY_KEYS = {
@@ -268,8 +269,8 @@ def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
-  from dvae_jax import train  # train imports this module
-  from dvae_jax import inference
+  from dvae_jax.training import loop as train  # train imports this module
+  from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)
   exp = train.Experiment(config)
   step = loaded.step

@@ -6,8 +6,9 @@ and returns one (H', W', C) uint8 image (visualize.tile layout).
 """
 import numpy as np
 
-from dvae_jax import input_pipeline, visualize
-from dvae_jax.inference import Model
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.evaluation import visualize
+from dvae_jax.evaluation.inference import Model
 
 
 def grid_sources(data: input_pipeline.SplitData, n: int, seed: int):

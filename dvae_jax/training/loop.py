@@ -7,11 +7,14 @@ import numpy as np
 from absl import logging
 from clu import metric_writers
 
-from dvae_jax import (checkpointing, errors, input_pipeline, numerics, parallel,
-                      preemption, state as state_lib, train_step as
-                      train_step_lib, visualize, workdir as workdir_lib)
+from dvae_jax.runtime import (checkpointing, errors, parallel,
+    workdir as workdir_lib)
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import (numerics, preemption, state as state_lib,
+    step as train_step_lib)
+from dvae_jax.evaluation import visualize
 from dvae_jax.evaluation import evaluate, figures
-from dvae_jax.inference import Model
+from dvae_jax.evaluation.inference import Model
 
 
 class Experiment:

@@ -16,7 +16,7 @@ import jax
 import orbax.checkpoint as ocp
 from absl import logging
 
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 
 # Disk problems, as errno values and as Orbax/TensorStore phrase them.
 _DISK_FULL = ('No space left on device', "os_error_code='28'",

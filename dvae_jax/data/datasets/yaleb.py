@@ -21,8 +21,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from dvae_jax import errors
-from dvae_jax.datasets import sources
+from dvae_jax.runtime import errors
+from dvae_jax.data.datasets import sources
 
 PEOPLE = tuple(f'yaleB{i:02d}' for i in range(1, 40) if i != 14)
 TEST_PEOPLE = PEOPLE[-10:]  # yaleB30 .. yaleB39

@@ -14,9 +14,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from dvae_jax import datasets  # noqa: F401  registers our tfds builders
-from dvae_jax import data_checks, errors
-from dvae_jax.datasets import folder, sources
+from dvae_jax.data import datasets  # noqa: F401  registers our tfds builders
+from dvae_jax.data import checks as data_checks
+from dvae_jax.runtime import errors
+from dvae_jax.data.datasets import folder, sources
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,10 +17,11 @@ import orbax.checkpoint as ocp
 from absl import logging
 from etils import epath
 
-from dvae_jax import checkpointing, errors, input_pipeline, parallel
-from dvae_jax import state as state_lib
-from dvae_jax import workdir as workdir_lib
-from dvae_jax.state import Networks, TrainState
+from dvae_jax.runtime import checkpointing, errors, parallel
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.training import state as state_lib
+from dvae_jax.runtime import workdir as workdir_lib
+from dvae_jax.training.state import Networks, TrainState
 
 
 class Model:

@@ -17,7 +17,7 @@ import functools
 import numpy as np
 import tensorflow_datasets as tfds
 
-from dvae_jax.datasets import sources
+from dvae_jax.data.datasets import sources
 
 FACTOR_NAMES = ('pos_x', 'pos_y', 'scale', 'rotation', 'light')
 NUM_FACTORS = len(FACTOR_NAMES)

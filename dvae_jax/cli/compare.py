@@ -1,6 +1,6 @@
 """A table of several trained runs, mean and spread over seeds.
 
-  python -m dvae_jax.evaluation.compare \
+  python -m dvae_jax.cli.compare \
       --run="paper's method=/tmp/label_s0,/tmp/label_s1,/tmp/label_s2" \
       --run="no adversary=/tmp/none_s0,/tmp/none_s1,/tmp/none_s2"
 
@@ -20,7 +20,7 @@ from typing import Dict, List, Sequence, Tuple
 from absl import app
 from absl import flags
 
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 from dvae_jax.evaluation import report
 
 # (metrics.json key, column title, kind): the headline numbers of RESULTS.md.

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 
 DATA_AXIS = 'data'
 

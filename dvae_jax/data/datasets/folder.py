@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from dvae_jax import errors
-from dvae_jax.datasets import splits
+from dvae_jax.runtime import errors
+from dvae_jax.data.datasets import splits
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff',
                     '.pgm', '.ppm', '.pbm', '.webp')

@@ -9,7 +9,7 @@ import sys
 import jax
 from etils import epath  # local paths and gs:// alike
 
-from dvae_jax import errors, provenance
+from dvae_jax.runtime import errors, provenance
 
 CONFIG = 'config.json'
 RUNS = 'runs'

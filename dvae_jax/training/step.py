@@ -14,8 +14,10 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from dvae_jax import losses, models, numerics, parallel
-from dvae_jax.state import Networks, TrainState
+from dvae_jax.model import losses, networks as models
+from dvae_jax.training import numerics
+from dvae_jax.runtime import parallel
+from dvae_jax.training.state import Networks, TrainState
 
 # The seven decodes of a step, as (s source, z source) groups:
 # reconstructions (1,1) (2,2) (3,3); same-class swaps (2,1) (1,2);

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 
 FLAG = 'nonfinite'  # the metric: 1.0 when the step saw a NaN or Inf
 

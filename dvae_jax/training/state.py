@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dvae_jax import errors, models, parallel
+from dvae_jax.runtime import errors, parallel
+from dvae_jax.model import networks as models
 
 ADVERSARIES = ('label', 'pair', 'none')
 Z_CLASSIFIER_INPUTS = ('sample', 'mean')
@@ -35,7 +36,7 @@ class Networks(NamedTuple):
 
 
 def weight_grad_chunk(configured: Optional[int]) -> int:
-  """Images per chunk of the convolutions' weight gradients (dvae_jax/conv.py).
+  """Images per chunk of the convolutions' weight gradients (dvae_jax/model/conv.py).
 
   None picks: 8 on a single CPU device, where it makes a step 1.12x faster
   (docs/PERFORMANCE.md); 0 (whole batch) elsewhere: accelerators do not need

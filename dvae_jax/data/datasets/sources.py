@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 import tensorflow_datasets as tfds
 from absl import logging
 
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 
 # Seconds a socket may wait (connect or read) before a download gives up.
 DOWNLOAD_TIMEOUT_S = 30

@@ -10,14 +10,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from dvae_jax import conv
+from dvae_jax.model import conv
 
 NUM_DOWNSAMPLINGS = 3  # the paper's networks have three stride-2 stages
 
 
 def _conv(features, kernel, weight_grad_chunk, dtype, **kwargs):
   """nn.Conv whose weight gradient is summed over chunks of
-  `weight_grad_chunk` images (0: whole batch); see dvae_jax/conv.py."""
+  `weight_grad_chunk` images (0: whole batch); see dvae_jax/model/conv.py."""
   return nn.Conv(features, kernel, dtype=dtype,
                  conv_general_dilated=conv.chunked_weight_grad(
                      weight_grad_chunk), **kwargs)
@@ -91,7 +91,7 @@ class Encoder(nn.Module):
   s_dim: int
   z_dim: int
   dtype: jnp.dtype = jnp.float32
-  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
+  weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -110,7 +110,7 @@ class Decoder(nn.Module):
   image_size: int
   channels: int
   dtype: jnp.dtype = jnp.float32
-  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
+  weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
   @nn.compact
   def __call__(self, s, z, train: bool):
@@ -168,7 +168,7 @@ class LabelDiscriminator(nn.Module):
   num_classes: int
   dropout_rate: float = 0.5
   dtype: jnp.dtype = jnp.float32
-  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
+  weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
   @nn.compact
   def __call__(self, x, labels, train: bool):
@@ -189,7 +189,7 @@ class PairDiscriminator(nn.Module):
   width: int
   dropout_rate: float = 0.5
   dtype: jnp.dtype = jnp.float32
-  weight_grad_chunk: int = 0  # see dvae_jax/conv.py
+  weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
   @nn.compact
   def __call__(self, x_a, x_b, train: bool):

@@ -1,4 +1,4 @@
-"""python -m dvae_jax.aot_check --config=configs/default.py --num_devices=8
+"""python -m dvae_jax.cli.aot_check --config=configs/default.py --num_devices=8
 
 Compiles the train step for num_devices devices and the config's global batch
 without running it, and prints the per-device memory XLA plans for it. By
@@ -37,7 +37,7 @@ def main(argv):
     jax.config.update('jax_platforms', 'cpu')
     if FLAGS.num_devices:
       jax.config.update('jax_num_cpu_devices', FLAGS.num_devices)
-  from dvae_jax import aot, errors, parallel
+  from dvae_jax.runtime import aot, errors, parallel
   devices = jax.devices()
   n = FLAGS.num_devices or len(devices)
   if n > len(devices):

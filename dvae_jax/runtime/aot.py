@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 import tensorflow_datasets as tfds
 
-from dvae_jax import checkpointing, parallel, state as state_lib
-from dvae_jax import train_step as train_step_lib
+from dvae_jax.runtime import checkpointing, parallel
+from dvae_jax.training import state as state_lib
+from dvae_jax.training import step as train_step_lib
 
 GIB = 2**30
 

@@ -1,5 +1,5 @@
 """Checks that a dataset's features fit the method, before anything is read."""
-from dvae_jax import errors
+from dvae_jax.runtime import errors
 
 
 def check_features(config, features) -> None:

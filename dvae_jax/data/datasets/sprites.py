@@ -29,8 +29,8 @@ import numpy as np
 import scipy.io
 import tensorflow_datasets as tfds
 
-from dvae_jax import errors
-from dvae_jax.datasets import sources, splits
+from dvae_jax.runtime import errors
+from dvae_jax.data.datasets import sources, splits
 
 URL = 'http://www.scottreed.info/files/nips2015-analogy-data.tar.gz'
 ARCHIVE = 'nips2015-analogy-data.tar.gz'

@@ -1,0 +1,1 @@
+"""The command lines: main (train, evaluate), analogy, aot_check, compare."""

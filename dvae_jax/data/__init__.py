@@ -1,0 +1,1 @@
+"""Data: tfds builders, and tf.data triplet batches from them."""

@@ -1,7 +1,0 @@
-"""Built-in datasets. Importing this package registers the tfds builders."""
-
-# Each module registers its tfds builder on import.
-from dvae_jax.datasets import folder  # noqa: F401  your own images
-from dvae_jax.datasets import glyphs  # noqa: F401  procedural, built in code
-from dvae_jax.datasets import sprites  # noqa: F401  2D Sprites (Reed et al.)
-from dvae_jax.datasets import yaleb  # noqa: F401  Extended Yale B

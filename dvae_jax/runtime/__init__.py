@@ -1,0 +1,1 @@
+"""What every part runs on: devices, checkpoints, the workdir, errors."""

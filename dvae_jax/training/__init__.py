@@ -1,0 +1,1 @@
+"""Training: the state, the jitted step, the loop and its guards."""
