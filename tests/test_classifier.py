@@ -1,6 +1,9 @@
 """The supervised baseline / judge: it learns, it is deterministic, its cache
 returns the same network and is invalidated by a change of settings."""
+import os
+
 import numpy as np
+import pytest
 
 from dvae_jax.evaluation import classifier
 
@@ -27,20 +30,28 @@ def test_learns_separable_classes_and_is_deterministic():
   np.testing.assert_array_equal(clf.predict(images), again.predict(images))
 
 
-def test_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
+@pytest.mark.parametrize('where', ['local', 'ram'])
+def test_cache_round_trip_and_invalidation(where, tmp_path, ram_workdir,
+                                           monkeypatch):
+  """Also in a workdir on a non-local file system (conftest.RamPath), where
+  nothing may land in a local folder named ram:."""
+  cache = (str(tmp_path / 'cache') if where == 'local' else
+           f'{ram_workdir}/classifier')
+  (tmp_path / 'cwd').mkdir()
+  monkeypatch.chdir(tmp_path / 'cwd')
   images, labels = _images()
   key = {'dataset': 'colours'}
-  first = classifier.cached_classifier(str(tmp_path), key, images, labels,
-                                       **SETTINGS)
+  first = classifier.cached_classifier(cache, key, images, labels, **SETTINGS)
   calls = []
   real_train = classifier.train_classifier
   monkeypatch.setattr(classifier, 'train_classifier',
                       lambda *a, **k: calls.append(1) or real_train(*a, **k))
-  cached = classifier.cached_classifier(str(tmp_path), key, images, labels,
+  cached = classifier.cached_classifier(cache, key, images, labels,
                                         **SETTINGS)
   assert not calls
   np.testing.assert_array_equal(first.logits_and_features(images)[0],
                                 cached.logits_and_features(images)[0])
-  classifier.cached_classifier(str(tmp_path), {'dataset': 'other'}, images,
-                               labels, **SETTINGS)
+  classifier.cached_classifier(cache, {'dataset': 'other'}, images, labels,
+                               **SETTINGS)
   assert calls == [1]
+  assert not os.listdir(tmp_path / 'cwd')

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from dvae_jax.runtime import errors
+from dvae_jax.runtime import errors, workdir
 from dvae_jax.cli import compare
 
 
@@ -48,6 +48,14 @@ def test_chosen_metrics_are_columns_in_percent_or_plain():
   assert text.splitlines()[0] == (
       '| run | seeds | probe/mlp/z_sample/heldout | kl |')
   assert text.splitlines()[2] == '| a | 2 | 30.0 ± 7.1% | 3.0000 ± 1.4142 |'
+
+
+def test_reads_a_workdir_on_a_non_local_file_system(ram_workdir):
+  workdir.write_json(f'{ram_workdir}/eval/metrics.json',
+                     {'probe/linear/s/heldout': 0.5})
+  assert compare.load_metrics(ram_workdir) == {'probe/linear/s/heldout': 0.5}
+  with pytest.raises(errors.UserError, match='--mode=evaluate'):
+    compare.load_metrics(f'{ram_workdir}/other')
 
 
 def test_missing_metrics_and_bad_spec_are_user_errors(tmp_path):

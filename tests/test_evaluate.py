@@ -4,10 +4,11 @@ import json
 import os
 
 import pytest
+from etils import epath
 
 from dvae_jax.runtime import errors
 from dvae_jax.training import loop as train
-from dvae_jax.evaluation import evaluate
+from dvae_jax.evaluation import evaluate, inference
 
 FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',
            'prior_samples')
@@ -44,3 +45,25 @@ def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
 def test_evaluate_without_checkpoint_is_a_user_error(tiny_config, tmp_path):
   with pytest.raises(errors.UserError, match='no checkpoints'):
     evaluate.evaluate_workdir(tiny_config, str(tmp_path))
+
+
+def test_evaluates_into_a_workdir_on_a_non_local_file_system(
+    finished_run, ram_workdir, tmp_path, monkeypatch):
+  """Every output through epath (defect D3: writes with os/open put a gs://
+  workdir's outputs in a local folder named gs:, or failed): the model of a
+  finished run evaluated into conftest.RamPath's in-memory file system."""
+  config, workdir, _ = finished_run
+  monkeypatch.chdir(tmp_path)  # where os calls on 'ram://...' would write
+  loaded = inference.load_model(workdir, config)
+  metrics = evaluate.evaluate_model(config, train.Experiment(config),
+                                    loaded.model, loaded.step, ram_workdir)
+  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+    assert metrics == json.load(f)
+  out = epath.Path(ram_workdir, 'eval')
+  assert sorted(p.name for p in out.iterdir()) == sorted(
+      ['classifier', 'metrics.json', 'report.md'] +
+      [f'{name}.png' for name in FIGURES])
+  assert json.loads((out / 'metrics.json').read_text()) == metrics
+  assert (out / 'report.md').read_text().startswith('# Evaluation at step 6')
+  assert (out / 'classifier' / 'key.json').exists()
+  assert not os.listdir(tmp_path)  # nothing local

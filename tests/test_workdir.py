@@ -1,29 +1,47 @@
-"""Workdir files: writes are all-or-nothing, a full disk is a UserError; what
-a resume compares with the saved config."""
-import errno
+"""Workdir files: writes are all-or-nothing, a full disk is a UserError, local
+and non-local paths alike; what a resume compares with the saved config."""
 import json
 import os
 
 import pytest
+from etils import epath
 
 from configs import default
 from dvae_jax.runtime import errors, workdir
 
 
-def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+def test_failed_write_keeps_the_old_file(tmp_path):
   path = str(tmp_path / 'summary.json')
   workdir.write_json(path, {'step': 1})
-
-  def full(*args, **kwargs):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-  monkeypatch.setattr(json, 'dump', full)
+  # A full disk, for real: the temporary file the write goes through is
+  # /dev/full, whose writes fail with ENOSPC.
+  os.symlink('/dev/full', f'{path}.tmp{os.getpid()}')
   with pytest.raises(errors.UserError, match=r'cannot write .*summary.json '
                      r'\(No space left on device\): free space'):
     workdir.write_json(path, {'step': 2})
-  monkeypatch.undo()
-  with open(path) as f:
-    assert json.load(f) == {'step': 1}
+  assert workdir.read_json(path) == {'step': 1}
   assert os.listdir(tmp_path) == ['summary.json']  # no temporary file left
+
+
+@pytest.mark.parametrize('where', ['local', 'ram'])
+def test_writes_and_reads_local_and_remote_paths(where, tmp_path, ram_workdir):
+  """The same calls on a local directory and on a non-local file system
+  (conftest.RamPath, reached through epath only, as gs:// is)."""
+  root = str(tmp_path) if where == 'local' else ram_workdir
+  out = f'{root}/{workdir.EVAL}'  # parent directories are created
+  workdir.write_json(f'{out}/{workdir.METRICS}', {'b': 1, 'a': [0.5]},
+                     sort_keys=True)
+  workdir.write_text(f'{out}/report.md', 'Ä report\n')
+  workdir.write_bytes(f'{out}/x.png', b'\x89PNG')
+  workdir.write_bytes(f'{out}/x.png', b'again')  # replaces the old file
+  assert workdir.read_json(f'{out}/{workdir.METRICS}') == {'a': [0.5], 'b': 1}
+  assert epath.Path(out, workdir.METRICS).read_text().startswith('{\n  "a"')
+  assert epath.Path(out, 'report.md').read_text() == 'Ä report\n'
+  assert epath.Path(out, 'x.png').read_bytes() == b'again'
+  assert sorted(p.name for p in epath.Path(out).iterdir()) == [
+      workdir.METRICS, 'report.md', 'x.png']
+  if where == 'ram':
+    assert not os.path.exists(out)  # nothing went to a local ram:/ folder
 
 
 def test_resume_check_ignores_how_the_step_is_scheduled(tmp_path):

@@ -11,16 +11,16 @@ standard deviation (ddof=1), with the number of seeds (a single run: its value,
 no spread). --metric=KEY (repeated) picks other metrics.json keys than the
 headline ones.
 """
-import json
 import math
-import os
 import sys
 from typing import Dict, List, Sequence, Tuple
 
 from absl import app
 from absl import flags
+from etils import epath
 
 from dvae_jax.runtime import errors
+from dvae_jax.runtime import workdir as workdir_lib
 from dvae_jax.evaluation import report
 
 # (metrics.json key, column title, kind): the headline numbers of RESULTS.md.
@@ -53,13 +53,12 @@ def columns_for(keys: Sequence[str]) -> tuple:
 
 def load_metrics(workdir: str) -> dict:
   """The eval/metrics.json of one workdir."""
-  path = os.path.join(workdir, 'eval', 'metrics.json')
-  if not os.path.exists(path):
+  path = epath.Path(workdir, workdir_lib.EVAL, workdir_lib.METRICS)
+  if not path.exists():
     raise errors.UserError(
         f'{path} does not exist; evaluate that run first: python -m '
         f'dvae_jax.main --config=... --workdir={workdir} --mode=evaluate')
-  with open(path) as f:
-    return json.load(f)
+  return workdir_lib.read_json(path)
 
 
 def mean_and_spread(values: Sequence[float]) -> Tuple[float, float]:

@@ -9,7 +9,6 @@ Its parameters are cached in the workdir, keyed by what determines them.
 import dataclasses
 import functools
 import json
-import os
 from typing import Any
 
 import flax
@@ -18,10 +17,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from etils import epath
 
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.model import networks as models
 from dvae_jax.runtime import progress as progress_lib
+from dvae_jax.runtime import workdir
 
 
 class TrunkClassifier(nn.Module):
@@ -111,7 +112,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   return Classifier(module, {'params': params, 'batch_stats': stats})
 
 
-def cached_classifier(cache_dir: str, key: dict, images: np.ndarray,
+def cached_classifier(cache_dir, key: dict, images: np.ndarray,
                       labels: np.ndarray, num_classes: int, width: int,
                       steps: int, batch_size: int, learning_rate: float,
                       seed: int) -> Classifier:
@@ -120,26 +121,17 @@ def cached_classifier(cache_dir: str, key: dict, images: np.ndarray,
   settings = dict(key, num_classes=num_classes, width=width, steps=steps,
                   batch_size=batch_size, learning_rate=learning_rate,
                   seed=seed, num_examples=int(len(labels)))
-  key_path = os.path.join(cache_dir, 'key.json')
-  params_path = os.path.join(cache_dir, 'variables.msgpack')
-  if os.path.exists(key_path) and os.path.exists(params_path):
-    with open(key_path) as f:
-      if json.load(f) == json.loads(json.dumps(settings)):
-        with open(params_path, 'rb') as f:  # variables are plain dicts
-          return Classifier(TrunkClassifier(width, num_classes),
-                            flax.serialization.msgpack_restore(f.read()))
+  key_path = epath.Path(cache_dir, 'key.json')
+  params_path = epath.Path(cache_dir, 'variables.msgpack')
+  if key_path.exists() and params_path.exists():
+    if workdir.read_json(key_path) == json.loads(json.dumps(settings)):
+      variables = flax.serialization.msgpack_restore(  # plain dicts: fine
+          params_path.read_bytes())
+      return Classifier(TrunkClassifier(width, num_classes), variables)
   clf = train_classifier(images, labels, num_classes, width, steps,
                          batch_size, learning_rate, seed)
-  os.makedirs(cache_dir, exist_ok=True)
-  _write_atomic(params_path, flax.serialization.to_bytes(
+  # Atomic: a concurrent evaluation never reads a half-written file.
+  workdir.write_bytes(params_path, flax.serialization.to_bytes(
       jax.device_get(clf.variables)))
-  _write_atomic(key_path, json.dumps(settings, indent=2).encode())
+  workdir.write_json(key_path, settings)
   return clf
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-  """A concurrent evaluation never reads a half-written file."""
-  tmp = f'{path}.tmp{os.getpid()}'
-  with open(tmp, 'wb') as f:
-    f.write(data)
-  os.replace(tmp, path)

@@ -8,14 +8,13 @@ config.seed, and sklearn estimators are seeded: a rerun gives the same numbers.
 """
 import contextlib
 import functools
-import json
-import os
 import time
 
 import jax
 import numpy as np
 import threadpoolctl
 from absl import logging
+from etils import epath
 
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import visualize
@@ -24,6 +23,7 @@ from dvae_jax.evaluation import (classifier as classifier_lib, dci,
     factors as factors_lib, figures, mig, probes, report, retrieval,
     sample_quality, swaps)
 from dvae_jax.evaluation.inference import Model
+from dvae_jax.runtime import workdir as workdir_lib
 
 # summary.json's keys (README) and the metrics they are read from.
 SUMMARY_KEYS = {
@@ -77,7 +77,8 @@ def _probe_metrics(train_codes, train, held_codes, heldout, cfg, seed):
 
 def _judge(config, exp, train_full, workdir):
   cfg = config.eval
-  cache = cfg.classifier_dir or os.path.join(workdir, 'eval', 'classifier')
+  cache = cfg.classifier_dir or epath.Path(workdir, workdir_lib.EVAL,
+                                           'classifier')
   key = {k: config.get(k) for k in ('dataset', 'data_path', 'train_split',
                                     'image_size', 'channels', 'resize',
                                     'label_key', 'image_key')}
@@ -243,26 +244,17 @@ def _evaluate_model(config, exp, model, step, workdir, writer, write):
 
 
 def _write_outputs(workdir, metrics, images, writer):
-  out = os.path.join(workdir, 'eval')
-  os.makedirs(out, exist_ok=True)
+  out = epath.Path(workdir, workdir_lib.EVAL)
   for name, image in images.items():
-    visualize.save_png(image, os.path.join(out, f'{name}.png'))
-  _write_text(os.path.join(out, 'metrics.json'),
-              json.dumps(metrics, indent=2, sort_keys=True))
-  _write_text(os.path.join(out, 'report.md'), report.markdown(metrics))
+    visualize.save_png(image, str(out / f'{name}.png'))
+  workdir_lib.write_json(out / workdir_lib.METRICS, metrics, sort_keys=True)
+  workdir_lib.write_text(out / 'report.md', report.markdown(metrics))
   if writer is not None:
     step = metrics['step']
     writer.write_scalars(step, {f'eval/{k}': v for k, v in metrics.items()
                                 if k != 'step'})
     writer.write_images(step, {f'eval/{k}': v[None] for k, v in images.items()})
     writer.flush()
-
-
-def _write_text(path: str, text: str) -> None:
-  tmp = f'{path}.tmp{os.getpid()}'
-  with open(tmp, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
 
 
 def evaluate_workdir(config, workdir: str) -> dict:

@@ -1,6 +1,8 @@
 """The files of a workdir besides checkpoints: writability, the config the
 checkpoints were made with (config.json), one record per start (runs/), and
-atomic writes so that a failure never leaves a half-written file."""
+the one way to read and write them and the evaluation's files (eval/):
+through etils epath, so a gs:// workdir works like a local one, and atomic,
+so a failure never leaves a half-written file."""
 import datetime
 import json
 import os
@@ -13,6 +15,8 @@ from dvae_jax.runtime import errors, provenance
 
 CONFIG = 'config.json'
 RUNS = 'runs'
+EVAL = 'eval'  # metrics.json, report.md, figures, the judge's cache
+METRICS = 'metrics.json'  # under EVAL: every metric of the newest evaluation
 # Keys that define the checkpointed state or the data it was trained on: a
 # checkpoint resumed with other values would be wrong or would not load.
 STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
@@ -37,12 +41,15 @@ def check_writable(workdir: str) -> None:
         '--workdir=a directory you can write to') from e
 
 
-def write_json(path: str, obj) -> None:
-  """Writes obj as JSON all at once (temporary file + rename)."""
+def write_bytes(path, data: bytes) -> None:
+  """Writes data to path (local or gs://) all at once: a temporary file, then
+  a rename, so a reader never sees half a file and a failed write keeps the
+  old one. Creates the parent directory."""
   tmp = epath.Path(f'{path}.tmp{os.getpid()}')
   try:
-    with tmp.open('w') as f:
-      json.dump(obj, f, indent=2, default=str)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    with tmp.open('wb') as f:
+      f.write(data)
     tmp.replace(path)
   except OSError as e:
     if tmp.exists():
@@ -50,6 +57,21 @@ def write_json(path: str, obj) -> None:
     raise errors.UserError(
         f'cannot write {path} ({e.strerror}): free space on that disk or '
         'pass --workdir=a directory you can write to') from e
+
+
+def write_text(path, text: str) -> None:
+  """write_bytes of text in UTF-8."""
+  write_bytes(path, text.encode('utf-8'))
+
+
+def write_json(path, obj, sort_keys: bool = False) -> None:
+  """write_text of obj as indented JSON (unknown types as their str)."""
+  write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys, default=str))
+
+
+def read_json(path):
+  """The JSON object in path (local or gs://)."""
+  return json.loads(epath.Path(path).read_text())
 
 
 def _flat(d: dict, prefix: str = '') -> dict:
