@@ -69,6 +69,19 @@ def test_analogy_with_identical_a_and_b_returns_c():
 
 
 def test_grid_sources_are_distinct_identities():
-  data = _data()
+  data = _data()  # pixel values identify the image: find each source's label
   s_src, z_src = figures.grid_sources(data, 4, seed=0)
   assert len(s_src) == len(z_src) == 4
+  of = lambda src: [int(np.flatnonzero((data.images == im).all(axis=(1, 2, 3)))
+                        [0]) for im in src]
+  s_idx, z_idx = of(s_src), of(z_src)
+  assert len(set(data.labels[s_idx])) == 4  # four identities
+  assert not set(s_idx) & set(z_idx)  # z sources are other images
+
+
+def test_same_identity_pairs_are_two_images_of_one_identity_each():
+  labels = np.array([0, 1, 1, 2, 2, 2, 3])  # 0 and 3 have one image
+  a, b = figures.same_identity_pairs(labels, 5, seed=0)
+  assert len(a) == 2  # only identities 1 and 2 have two images
+  assert np.all(labels[a] == labels[b]) and np.all(a != b)
+  assert sorted(labels[a]) == [1, 2]

@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from dvae_jax.data import datasets  # noqa: F401  registers our tfds builders
 from dvae_jax.data import checks as data_checks
+from dvae_jax.data.class_index import ClassIndex
 from dvae_jax.runtime import errors
 from dvae_jax.data.datasets import folder, sources
 
@@ -130,26 +131,21 @@ def load_split(config, builder, split: str, shard: bool = True,
                    cat('factors') if has_factors else None)
 
 
-def _class_index(labels: np.ndarray, split_name: str):
-  """Examples grouped by class: order (N,), start (N,), count (N,) per example."""
-  classes, counts = np.unique(labels, return_counts=True)
-  if len(classes) < 2:
+def _class_index(labels: np.ndarray, split_name: str) -> ClassIndex:
+  """labels grouped by class, checked: x3 needs a second class, x2 a second
+  example of x1's."""
+  index = ClassIndex.of(labels)
+  if len(index.classes) < 2:
     raise errors.UserError(
-        f'split {split_name!r} has {len(classes)} class; the method needs at '
-        'least two classes (x3 must be able to differ from x1)')
-  lonely = classes[counts < 2]
+        f'split {split_name!r} has {len(index.classes)} class; the method '
+        'needs at least two classes (x3 must be able to differ from x1)')
+  lonely = index.classes[index.counts < 2]
   if len(lonely):
     raise errors.UserError(
         f'class {lonely[0]} has one example in split {split_name!r} '
         f'({len(lonely)} such classes); the method needs two images per class '
         '(x1 and x2 share a label): add images or drop those classes')
-  order = np.argsort(labels, kind='stable')
-  starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-  class_pos = np.searchsorted(classes, labels)
-  rank = np.empty(len(labels), np.int64)  # position of each example in its class
-  rank[order] = np.arange(len(labels)) - np.repeat(starts, counts)
-  return (order.astype(np.int64), starts[class_pos].astype(np.int64),
-          counts[class_pos].astype(np.int64), rank)
+  return index
 
 
 def triplet_batches(data: SplitData, batch_size: int, seed: int,
@@ -161,7 +157,10 @@ def triplet_batches(data: SplitData, batch_size: int, seed: int,
   batch_size is this process's share. Batch t depends only on (data, seed, t):
   start_step skips to it without reading images.
   """
-  order, start, count, rank = _class_index(data.labels, split_name)
+  index = _class_index(data.labels, split_name)
+  # Per example: its class's start in `order`, its class's size, its rank.
+  order, start, count, rank = (index.order, index.starts[index.class_of],
+                               index.counts[index.class_of], index.rank)
   n = len(data.labels)
   images = tf.constant(data.images)
   labels = tf.constant(data.labels)

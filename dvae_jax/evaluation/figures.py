@@ -7,6 +7,7 @@ and returns one (H', W', C) uint8 image (visualize.tile layout).
 import numpy as np
 
 from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.data.class_index import ClassIndex
 from dvae_jax.evaluation import visualize
 from dvae_jax.evaluation.inference import Model
 
@@ -18,8 +19,9 @@ def grid_sources(data: input_pipeline.SplitData, n: int, seed: int):
   sources, and z sources that may repeat the s ones.
   """
   rng = np.random.default_rng(seed)
-  classes = rng.permutation(np.unique(data.labels))[:n]
-  s_idx = [rng.choice(np.flatnonzero(data.labels == c)) for c in classes]
+  index = ClassIndex.of(data.labels)
+  classes = rng.permutation(len(index.classes))[:n]
+  s_idx = [rng.choice(index.members(k)) for k in classes]
   others = np.setdiff1d(np.arange(len(data.labels)), s_idx)
   if len(others) < n:
     others = np.arange(len(data.labels))
@@ -76,10 +78,10 @@ def prior_samples(model: Model, sources, num_samples: int,
 def same_identity_pairs(labels: np.ndarray, n: int, seed: int):
   """Indices of n pairs of distinct images of n distinct identities."""
   rng = np.random.default_rng(seed)
-  classes = [c for c in rng.permutation(np.unique(labels))
-             if np.sum(labels == c) >= 2][:n]
-  pairs = [rng.choice(np.flatnonzero(labels == c), 2, replace=False)
-           for c in classes]
+  index = ClassIndex.of(labels)
+  classes = [k for k in rng.permutation(len(index.classes))
+             if index.counts[k] >= 2][:n]
+  pairs = [rng.choice(index.members(k), 2, replace=False) for k in classes]
   return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 

@@ -3,14 +3,17 @@
 even when no classifier ever saw that identity."""
 import numpy as np
 
+from dvae_jax.data.class_index import ClassIndex
+
 
 def query_gallery_split(labels: np.ndarray, seed: int):
   """Per class, half of its examples (rounded down, at least one) go to the
   gallery and the rest are queries. Returns index arrays (gallery, query)."""
   rng = np.random.default_rng(seed)
   gallery, query = [], []
-  for c in np.unique(labels):
-    idx = rng.permutation(np.flatnonzero(labels == c))
+  index = ClassIndex.of(labels)
+  for k in range(len(index.classes)):
+    idx = rng.permutation(index.members(k))
     k = max(1, len(idx) // 2)
     gallery.append(idx[:k])
     query.append(idx[k:])

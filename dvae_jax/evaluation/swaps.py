@@ -7,6 +7,8 @@ model's [-1, 1] units.
 """
 import numpy as np
 
+from dvae_jax.data.class_index import ClassIndex
+
 
 def cross_class_pairs(labels: np.ndarray, n: int, seed: int):
   """n index pairs (a, b) with labels[a] != labels[b], seeded. (n,), (n,)."""
@@ -26,17 +28,14 @@ def same_class_pairs(labels: np.ndarray, n: int, seed: int):
   """n index pairs (a, a2), a != a2, labels[a] == labels[a2], seeded; none
   when no class has two examples."""
   rng = np.random.default_rng(seed)
-  classes, inverse, counts = np.unique(labels, return_inverse=True,
-                                       return_counts=True)
-  eligible = np.flatnonzero(counts[inverse] >= 2)
+  index = ClassIndex.of(labels)
+  eligible = np.flatnonzero(index.counts[index.class_of] >= 2)
   if not len(eligible):  # e.g. a held-out split of one image per class
     return np.zeros(0, np.int64), np.zeros(0, np.int64)
   a = rng.choice(eligible, n)
-  order = np.argsort(inverse, kind='stable')
-  starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
   a2 = np.empty_like(a)
   for i, idx in enumerate(a):
-    members = order[starts[inverse[idx]]:][:counts[inverse[idx]]]
+    members = index.members(index.class_of[idx])
     a2[i] = rng.choice(members[members != idx])
   return a, a2
 
