@@ -106,3 +106,19 @@ def test_unknown_dataset_is_a_user_error(tiny_config):
   tiny_config.dataset = 'no_such_dataset'
   with pytest.raises(errors.UserError, match="unknown dataset 'no_such_dataset'"):
     input_pipeline.get_builder(tiny_config)
+
+
+def test_apply_in_batches_gives_fn_one_shape_and_only_the_real_rows():
+  x = np.arange(10 * 2).reshape(10, 2)
+  y = np.arange(10)[:, None] * 100
+  shapes = []
+
+  def fn(a, b):
+    shapes.append((a.shape, b.shape))
+    return a + b, a.sum(1)
+  total, sums = input_pipeline.apply_in_batches(fn, [x, y], 4)
+  assert shapes == [((4, 2), (4, 1))] * 3  # 4 + 4 + 2 rows, the last padded
+  np.testing.assert_array_equal(total, x + y)
+  np.testing.assert_array_equal(sums, x.sum(1))
+  single = input_pipeline.apply_in_batches(lambda a: -a, [x], 3)
+  np.testing.assert_array_equal(single, -x)

@@ -191,10 +191,39 @@ def triplet_batches(data: SplitData, batch_size: int, seed: int,
   return iter(tfds.as_numpy(ds))
 
 
+def apply_in_batches(fn, arrays, batch_size: int):
+  """fn(*chunks) over `arrays` (each (N, ...)), batch_size rows at a time, the
+  last chunk zero-padded so that fn sees one shape (one compilation). fn
+  returns an array or a tuple of arrays (batch_size, ...); their real rows
+  are concatenated: (N, ...) or a tuple of them."""
+  outs = []
+  for start in range(0, len(arrays[0]), batch_size):
+    chunks = [x[start:start + batch_size] for x in arrays]
+    n = len(chunks[0])
+    out = fn(*(_pad_to(c, batch_size) for c in chunks))
+    outs.append(tuple(np.asarray(o)[:n] for o in out)
+                if isinstance(out, tuple) else np.asarray(out)[:n])
+  if isinstance(outs[0], tuple):
+    return tuple(np.concatenate(parts) for parts in zip(*outs))
+  return np.concatenate(outs)
+
+
+def _pad_to(x: np.ndarray, size: int) -> np.ndarray:
+  if len(x) == size:
+    return x
+  pad = np.zeros((size - len(x),) + x.shape[1:], x.dtype)
+  return np.concatenate([x, pad])
+
+
 def eval_batches(images: np.ndarray, batch_size: int):
   """Yields (start, float images in [-1, 1]) chunks of a uint8 array (N, H, W, C)."""
   for start in range(0, len(images), batch_size):
-    yield start, images[start:start + batch_size].astype(np.float32) / 127.5 - 1
+    yield start, to_float(images[start:start + batch_size])
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+  """uint8 images in [0, 255] -> float32 in [-1, 1], as the model sees them."""
+  return images.astype(np.float32) / 127.5 - 1
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

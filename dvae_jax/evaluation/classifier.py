@@ -53,13 +53,9 @@ class Classifier:
 
   def logits_and_features(self, images_uint8: np.ndarray):
     """(N, H, W, C) uint8 -> logits (N, classes), features (N, D) float32."""
-    outs = []
-    for _, x in input_pipeline.eval_batches(images_uint8, self.batch_size):
-      n = len(x)
-      pad = np.zeros((self.batch_size - n,) + x.shape[1:], x.dtype)
-      out = self._apply(self.variables, np.concatenate([x, pad]))
-      outs.append([np.asarray(o)[:n] for o in out])
-    return tuple(np.concatenate(p) for p in zip(*outs))
+    return input_pipeline.apply_in_batches(
+        lambda x: self._apply(self.variables, input_pipeline.to_float(x)),
+        [images_uint8], self.batch_size)
 
   def predict(self, images_uint8: np.ndarray) -> np.ndarray:
     """(N, H, W, C) uint8 -> predicted class (N,) int."""
@@ -105,7 +101,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
     if len(order) < batch_size:
       order = np.concatenate([order, rng.permutation(len(labels))])
     idx, order = order[:batch_size], order[batch_size:]
-    x = images[idx].astype(np.float32) / 127.5 - 1
+    x = input_pipeline.to_float(images[idx])
     params, stats, opt_state = step(params, stats, opt_state, x,
                                     labels[idx].astype(np.int32))
     progress.update(i + 1)
