@@ -215,12 +215,6 @@ def _pad_to(x: np.ndarray, size: int) -> np.ndarray:
   return np.concatenate([x, pad])
 
 
-def eval_batches(images: np.ndarray, batch_size: int):
-  """Yields (start, float images in [-1, 1]) chunks of a uint8 array (N, H, W, C)."""
-  for start in range(0, len(images), batch_size):
-    yield start, to_float(images[start:start + batch_size])
-
-
 def to_float(images: np.ndarray) -> np.ndarray:
   """uint8 images in [0, 255] -> float32 in [-1, 1], as the model sees them."""
   return images.astype(np.float32) / 127.5 - 1

@@ -46,24 +46,15 @@ class Model:
 
   def encode(self, images_uint8: np.ndarray):
     """(N, H, W, C) uint8 -> s (N, s_dim), z_mean (N, z_dim), z_logvar (N, z_dim)."""
-    outs = []
-    for _, x in input_pipeline.eval_batches(images_uint8, self._batch_size):
-      n = len(x)
-      x = _pad_to(x, self._batch_size)  # one compiled shape for every chunk
-      outs.append([np.asarray(o)[:n] for o in self._encode(self._enc_vars, x)])
-    return tuple(np.concatenate(parts) for parts in zip(*outs))
+    return input_pipeline.apply_in_batches(
+        lambda x: self._encode(self._enc_vars, input_pipeline.to_float(x)),
+        [images_uint8], self._batch_size)
 
   def decode(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
     """s (N, s_dim), z (N, z_dim) -> images (N, H, W, C) uint8."""
-    outs = []
-    for start in range(0, len(s), self._batch_size):
-      chunk_s = s[start:start + self._batch_size]
-      chunk_z = z[start:start + self._batch_size]
-      n = len(chunk_s)
-      x = self._decode(self._dec_vars, _pad_to(chunk_s, self._batch_size),
-                       _pad_to(chunk_z, self._batch_size))
-      outs.append(input_pipeline.to_uint8(x)[:n])
-    return np.concatenate(outs)
+    decode = lambda s, z: input_pipeline.to_uint8(
+        self._decode(self._dec_vars, s, z))
+    return input_pipeline.apply_in_batches(decode, [s, z], self._batch_size)
 
   def swap_grid(self, s_images: np.ndarray, z_images: np.ndarray) -> np.ndarray:
     """Dec(s_i, z_j) for all i, j: (R, H, W, C), (K, ...) -> (R, K, H, W, C) uint8."""
@@ -72,13 +63,6 @@ class Model:
     r, k = len(s), len(z)
     out = self.decode(np.repeat(s, k, axis=0), np.tile(z, (r, 1)))
     return out.reshape((r, k) + out.shape[1:])
-
-
-def _pad_to(x: np.ndarray, size: int) -> np.ndarray:
-  if len(x) == size:
-    return x
-  pad = np.zeros((size - len(x),) + x.shape[1:], x.dtype)
-  return np.concatenate([x, pad])
 
 
 class Loaded(NamedTuple):
