@@ -8,7 +8,7 @@ from etils import epath
 
 from dvae_jax.runtime import errors
 from dvae_jax.training import loop as train
-from dvae_jax.evaluation import evaluate, inference
+from dvae_jax.evaluation import evaluate, families, inference, metric_keys
 
 FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',
            'prior_samples')
@@ -27,6 +27,8 @@ def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
                  'factors/r2_z_mean/rotation', 'dci/identity_in_s',
                  'mig/mean', 'quality/kid_prior'):
     assert family in at_end
+  # The table that report.md, summary.json and compare read knows them all.
+  assert [k for k in at_end if k != 'step' and not metric_keys.find(k)] == []
   for name in FIGURES:
     assert os.path.exists(os.path.join(workdir, 'eval', f'{name}.png'))
   assert os.path.exists(os.path.join(workdir, 'eval', 'classifier', 'key.json'))
@@ -67,3 +69,26 @@ def test_evaluates_into_a_workdir_on_a_non_local_file_system(
   assert (out / 'report.md').read_text().startswith('# Evaluation at step 6')
   assert (out / 'classifier' / 'key.json').exists()
   assert not os.listdir(tmp_path)  # nothing local
+
+
+def test_config_chooses_the_metric_families(finished_run):
+  config, workdir, _ = finished_run
+  config = config.copy_and_resolve_references()
+  loaded = inference.load_model(workdir, config)
+  exp = train.Experiment(config)
+  config.eval.metrics = ('unseen,ground_truth',)  # as the command line gives
+  metrics = evaluate.evaluate_model(config, exp, loaded.model, loaded.step,
+                                    workdir, write=False)
+  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+    everything = json.load(f)
+  assert metrics == {k: v for k, v in everything.items()
+                     if k == 'step' or k.startswith('unseen/')}
+  config.eval.metrics = ('probes', 'swapz')
+  with pytest.raises(errors.UserError, match="'swapz', which is no metric "
+                     'family; choose from probes, baseline, swaps'):
+    evaluate.evaluate_model(config, exp, loaded.model, loaded.step, workdir,
+                            write=False)
+
+
+def test_the_default_config_computes_every_family(tiny_config):
+  assert tuple(tiny_config.eval.metrics) == tuple(families.FAMILIES)

@@ -202,3 +202,17 @@ def test_build_is_deterministic(built):
   # Heldout nuisances are new draws, not copies of train ones.
   train = {tuple(f) for f in data['train']['factors'].tolist()}
   assert not train & {tuple(f) for f in data['heldout']['factors'].tolist()}
+
+
+def test_ground_truth_renderer_redraws_stored_images_only_where_they_match(
+    built):
+  """What evaluation's ground-truth swap asks the dataset for."""
+  _, builder, data = built
+  render = builder.ground_truth_renderer(glyphs.FACTOR_NAMES, (32, 32, 3))
+  test = data['test']
+  np.testing.assert_array_equal(render(test['label'][:8], test['factors'][:8]),
+                                test['image'][:8])
+  # A model that sees other images, or other factors, has no ground truth.
+  assert builder.ground_truth_renderer(glyphs.FACTOR_NAMES, (16, 16, 3)) is None
+  assert builder.ground_truth_renderer(glyphs.FACTOR_NAMES, (32, 32, 1)) is None
+  assert builder.ground_truth_renderer(('pos_x',), (32, 32, 3)) is None

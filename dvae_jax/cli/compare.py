@@ -21,23 +21,11 @@ from etils import epath
 
 from dvae_jax.runtime import errors
 from dvae_jax.runtime import workdir as workdir_lib
-from dvae_jax.evaluation import report
+from dvae_jax.evaluation import metric_keys, report
 
 # (metrics.json key, column title, kind): the headline numbers of RESULTS.md.
-COLUMNS = (
-    ('probe/linear/s/heldout', 's linear probe', 'pct'),
-    ('probe/linear/z_mean/heldout', 'z_mean linear probe', 'pct'),
-    ('probe/mlp/z_mean/heldout', 'z_mean MLP probe', 'pct'),
-    ('swap/accuracy', 'judge: swap shows s identity', 'pct'),
-    ('unseen/retrieval_s', 's retrieval, unseen', 'pct'),
-    ('unseen/retrieval_z_mean', 'z retrieval, unseen', 'pct'),
-    ('unseen/gt_swap_mse', 'ground-truth swap MSE, unseen', 'num'),
-    ('unseen/reconstruction_mse', 'recon. MSE, unseen', 'num'),
-)
-
-# Keys whose values are fractions, shown in %.
-_FRACTIONS = ('probe/', 'baseline/', 'swap/accuracy', 'swap/leak',
-              'unseen/retrieval')
+COLUMNS = tuple((m.key, m.column, m.kind) for m in metric_keys.METRICS
+                if m.column)
 
 _RUN = flags.DEFINE_multi_string(
     'run', [], 'NAME=WORKDIR[,WORKDIR...]: one row, its seeds\' workdirs.')
@@ -47,8 +35,7 @@ _METRIC = flags.DEFINE_multi_string(
 
 def columns_for(keys: Sequence[str]) -> tuple:
   """(key, title, kind) columns for metrics.json keys, titled by the key."""
-  return tuple((k, k, 'pct' if k.startswith(_FRACTIONS) else 'num')
-               for k in keys)
+  return tuple((k, k, metric_keys.kind(k)) for k in keys)
 
 
 def load_metrics(workdir: str) -> dict:
@@ -75,8 +62,8 @@ def _cell(values: List[float], kind: str) -> str:
     return '-'
   mean, spread = mean_and_spread(values)
   if len(values) == 1:  # no spread was measured: show none
-    return f'{100 * mean:.1f}%' if kind == 'pct' else f'{mean:.4f}'
-  if kind == 'pct':
+    return f'{100 * mean:.1f}%' if kind == metric_keys.PCT else f'{mean:.4f}'
+  if kind == metric_keys.PCT:
     return f'{100 * mean:.1f} ± {100 * spread:.1f}%'
   return f'{mean:.4f} ± {spread:.4f}'
 
@@ -89,7 +76,7 @@ def table(runs: Dict[str, List[dict]], columns=COLUMNS) -> str:
     cells = [_cell([m[key] for m in metrics if m.get(key) is not None], kind)
              for key, _, kind in columns]
     rows.append([name, str(len(metrics))] + cells)
-  return '\n'.join(report._table(header, rows))  # pylint: disable=protected-access
+  return '\n'.join(report.markdown_table(header, rows))
 
 
 def parse_run(spec: str) -> Tuple[str, List[str]]:

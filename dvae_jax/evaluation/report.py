@@ -1,76 +1,76 @@
 """eval/report.md: the metrics as readable tables, each beside its reference
-(chance, the supervised baseline, the real-vs-real floor)."""
+(chance, the supervised baseline, the real-vs-real floor). Titles and kinds
+come from metric_keys; this module only lays them out."""
+from dvae_jax.evaluation import metric_keys
+from dvae_jax.evaluation.metric_keys import IMAGE_SETS, PROBE_CODES, PROBE_FITS
 
 
-def _pct(x) -> str:
-  return '-' if x is None else f'{100 * x:.1f}%'
+def shown(key: str, value) -> str:
+  """A value as report.md shows it: '-' when missing, % for a fraction."""
+  if value is None:
+    return '-'
+  if metric_keys.kind(key) == metric_keys.PCT:
+    return f'{100 * value:.1f}%'
+  return f'{value:.4g}'
 
 
-def _num(x) -> str:
-  return '-' if x is None else f'{x:.4g}'
-
-
-def _table(header, rows) -> list:
+def markdown_table(header, rows) -> list:
+  """Lines of a markdown table (and a blank line after it)."""
   lines = ['| ' + ' | '.join(header) + ' |',
            '|' + ' --- |' * len(header)]
   lines += ['| ' + ' | '.join(r) + ' |' for r in rows]
   return lines + ['']
 
 
+def _measures(m: dict, section: str) -> list:
+  """The 'measure | value' table of the table's rows of one section."""
+  return markdown_table(['measure', 'value'], [
+      [row.title, shown(row.key, m.get(row.key))]
+      for row in metric_keys.METRICS if row.section == section])
+
+
+def _grid(m: dict, name: str, word: str, values) -> list:
+  """A row per value of `{word}`, a column per table row with that word."""
+  columns = metric_keys.with_word(word)
+  rows = [[v] + [shown(c.key, m.get(c.key.replace(f'{{{word}}}', v)))
+                 for c in columns] for v in values]
+  return markdown_table([name] + [c.title for c in columns], rows)
+
+
 def markdown(m: dict) -> str:
   """The report of one evaluation, from its metrics dict."""
-  g = m.get
+  v = lambda key: shown(key, m.get(key))
   out = [f'# Evaluation at step {m["step"]}', '',
          '## Identity probes (paper, Table 1)', '',
          'Accuracy of a classifier trained on codes of training images. '
          's should be near the supervised baseline, z near chance.', '']
-  rows = []
-  for probe in ('linear', 'mlp'):
-    for code in ('s', 'z_mean', 'z_sample'):
-      rows.append([probe, code, _pct(g(f'probe/{probe}/{code}/train')),
-                   _pct(g(f'probe/{probe}/{code}/heldout'))])
-  rows.append(['supervised baseline', 'image', _pct(g('baseline/train')),
-               _pct(g('baseline/heldout'))])
-  rows.append(['chance', '-', '-', _pct(g('probe/chance'))])
-  out += _table(['probe', 'code', 'train', 'held-out'], rows)
+  train, heldout = (metric_keys.find(f'probe/{{probe}}/{{code}}/{split}')
+                    for split in ('train', 'heldout'))
+  rows = [[probe, code, v(f'probe/{probe}/{code}/train'),
+           v(f'probe/{probe}/{code}/heldout')]
+          for probe in PROBE_FITS for code in PROBE_CODES]
+  rows.append(['supervised baseline', 'image', v('baseline/train'),
+               v('baseline/heldout')])
+  rows.append(['chance', '-', '-', v('probe/chance')])
+  out += markdown_table(['probe', 'code', train.title, heldout.title], rows)
 
   out += ['## Swaps Dec(s_a, z_b), held-out images', '',
           'The judge is the supervised baseline.', '']
-  out += _table(['measure', 'value'], [
-      ['judge says a (swap accuracy)', _pct(g('swap/accuracy'))],
-      ['judge says b (leak rate)', _pct(g('swap/leak'))],
-      ['same-class swap MSE', _num(g('swap/same_class_mse'))],
-      ['reconstruction MSE (reference)', _num(g('swap/reconstruction_mse'))]])
+  out += _measures(m, 'swaps')
 
   out += ['## Unseen identities (RQ4)', '']
-  out += _table(['measure', 'value'], [
-      ['nearest-neighbour retrieval from s', _pct(g('unseen/retrieval_s'))],
-      ['nearest-neighbour retrieval from z', _pct(g('unseen/retrieval_z_mean'))],
-      ['retrieval chance', _pct(g('unseen/retrieval_chance'))],
-      ['ground-truth swap MSE', _num(g('unseen/gt_swap_mse'))],
-      ['same, copying the z source', _num(g('unseen/gt_swap_mse_z_source'))],
-      ['reconstruction MSE', _num(g('unseen/reconstruction_mse'))]])
+  out += _measures(m, 'unseen')
 
   names = sorted({k.split('/')[-1] for k in m if k.startswith('factors/')})
   if names:
     out += ['## Nuisance factors', '',
             'R^2 of each factor predicted from a code (held-out images), '
             'the share of its importance in z (block DCI) and its MIG.', '']
-    out += _table(['factor', 'R^2 from z', 'R^2 from s', 'share in z', 'MIG'],
-                  [[n, _num(g(f'factors/r2_z_mean/{n}')),
-                    _num(g(f'factors/r2_s/{n}')), _num(g(f'dci/{n}_in_z')),
-                    _num(g(f'mig/{n}'))] for n in names])
-    out += _table(['measure', 'value'], [
-        ['identity share in s (block DCI)', _num(g('dci/identity_in_s'))],
-        ['block disentanglement', _num(g('dci/disentanglement'))],
-        ['block completeness', _num(g('dci/completeness'))],
-        ['MIG of identity', _num(g('mig/identity'))],
-        ['MIG mean', _num(g('mig/mean'))]])
+    out += _grid(m, 'factor', 'factor', names)
+    out += _measures(m, 'factors')
 
   out += ['## Sample quality (judge features; lower is better)', '']
-  out += _table(['images', 'Frechet distance', 'KID'],
-                [[n, _num(g(f'quality/fd_{n}')), _num(g(f'quality/kid_{n}'))]
-                 for n in ('real', 'reconstruction', 'prior', 'swap')])
+  out += _grid(m, 'images', 'images', IMAGE_SETS)
   out += ['Figures: swap_grid.png, analogies.png, interpolation_s.png, '
           'interpolation_z.png, prior_samples.png (unseen identities).', '']
   return '\n'.join(out)

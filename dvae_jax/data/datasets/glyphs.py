@@ -335,6 +335,17 @@ class DvaeGlyphs(tfds.core.GeneratorBasedBuilder):
             seed=SEED),
     )
 
+  def ground_truth_renderer(self, factor_names, image_shape):
+    """What evaluation asks a dataset for (evaluation/families.py): render(
+    labels (N,), factors (N, 5)) -> (N, H, W, 3) uint8, the images of those
+    identities in those nuisances exactly as this dataset stores them. None
+    when the model sees other images (factors from other features, another
+    size or channel count): the rendering would not be their ground truth."""
+    shape = self.info.features['image'].shape
+    if tuple(factor_names) != FACTOR_NAMES or tuple(image_shape) != shape:
+      return None
+    return functools.partial(render_batch, size=self.builder_config.size)
+
   def _split_generators(self, dl_manager):
     del dl_manager  # Generated offline; nothing to download.
     return {

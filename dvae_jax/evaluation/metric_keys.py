@@ -1,0 +1,120 @@
+"""The one table of metrics.json keys: each key's title and kind, its
+report.md section, and whether summary.json and compare's default table
+show it. report.py, evaluate.summary and cli/compare.py all read it; a new
+metric adds its rows here (docs/EXTENDING.md).
+
+A `{word}` in a key stands for one name: a probe, a code, a factor, an image
+set. A key is looked up exactly first, then against the patterns in order.
+"""
+import dataclasses
+import functools
+import re
+from typing import Optional
+
+PCT = 'pct'  # a fraction, shown in %
+NUM = 'num'  # a value: an error, a distance, a score
+COUNT = 'count'  # a whole number
+
+# What the probe and quality families compute, in the order shown.
+PROBE_FITS = ('linear', 'mlp')
+PROBE_CODES = ('s', 'z_mean', 'z_sample')
+IMAGE_SETS = ('real', 'reconstruction', 'prior', 'swap')
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+  """One metrics.json key (or a pattern of them) and how it is shown."""
+  key: str
+  title: str
+  kind: str = NUM
+  # report.md section that lists it as a 'measure | value' row; '' when the
+  # report lays it out in a grid (probes, factors, quality) or not at all.
+  section: str = ''
+  summary: str = ''  # its key in summary.json, '' when not there
+  column: str = ''  # its column in compare's default table, '' when not there
+
+
+METRICS = (
+    # Identity probes (a probe x code grid in report.md); the headline ones
+    # first, before the patterns that also match them.
+    Metric('probe/linear/s/train', 'train', PCT, summary='s_probe_train'),
+    Metric('probe/linear/s/heldout', 'held-out', PCT,
+           summary='s_probe_heldout', column='s linear probe'),
+    Metric('probe/linear/z_mean/train', 'train', PCT, summary='z_probe_train'),
+    Metric('probe/linear/z_mean/heldout', 'held-out', PCT,
+           summary='z_probe_heldout', column='z_mean linear probe'),
+    Metric('probe/mlp/z_mean/heldout', 'held-out', PCT,
+           column='z_mean MLP probe'),
+    Metric('probe/{probe}/{code}/train', 'train', PCT),
+    Metric('probe/{probe}/{code}/heldout', 'held-out', PCT),
+    Metric('probe/chance', 'chance', PCT, summary='probe_chance'),
+    Metric('probe/num_identities', 'training identities', COUNT,
+           summary='num_identities'),
+    Metric('baseline/train', 'supervised baseline, train', PCT),
+    Metric('baseline/heldout', 'supervised baseline, held-out', PCT),
+    # Swaps of held-out images, named by the judge.
+    Metric('swap/accuracy', 'judge says a (swap accuracy)', PCT, 'swaps',
+           column='judge: swap shows s identity'),
+    Metric('swap/leak', 'judge says b (leak rate)', PCT, 'swaps'),
+    Metric('swap/same_class_mse', 'same-class swap MSE', NUM, 'swaps'),
+    Metric('swap/reconstruction_mse', 'reconstruction MSE (reference)', NUM,
+           'swaps'),
+    # Unseen identities.
+    Metric('unseen/retrieval_s', 'nearest-neighbour retrieval from s', PCT,
+           'unseen', column='s retrieval, unseen'),
+    Metric('unseen/retrieval_z_mean', 'nearest-neighbour retrieval from z',
+           PCT, 'unseen', column='z retrieval, unseen'),
+    Metric('unseen/retrieval_chance', 'retrieval chance', PCT, 'unseen'),
+    Metric('unseen/gt_swap_mse', 'ground-truth swap MSE', NUM, 'unseen',
+           column='ground-truth swap MSE, unseen'),
+    Metric('unseen/gt_swap_mse_z_source', 'same, copying the z source', NUM,
+           'unseen'),
+    Metric('unseen/reconstruction_mse', 'reconstruction MSE', NUM, 'unseen',
+           summary='test_reconstruction_mse', column='recon. MSE, unseen'),
+    # Nuisance factors: the {factor} patterns are the columns of a grid with
+    # a row per factor, in this order.
+    Metric('factors/r2_z_mean/{factor}', 'R^2 from z'),
+    Metric('factors/r2_s/{factor}', 'R^2 from s'),
+    Metric('dci/identity_in_s', 'identity share in s (block DCI)', NUM,
+           'factors'),
+    Metric('dci/disentanglement', 'block disentanglement', NUM, 'factors'),
+    Metric('dci/completeness', 'block completeness', NUM, 'factors'),
+    Metric('dci/{factor}_in_z', 'share in z'),
+    Metric('mig/identity', 'MIG of identity', NUM, 'factors'),
+    Metric('mig/mean', 'MIG mean', NUM, 'factors'),
+    Metric('mig/{factor}', 'MIG'),
+    # Sample quality: a row per image set.
+    Metric('quality/fd_{images}', 'Frechet distance'),
+    Metric('quality/kid_{images}', 'KID'),
+)
+
+
+def _pattern(key: str) -> re.Pattern:
+  return re.compile(re.sub(r'\\\{\w+\\\}', '[^/]+', re.escape(key)))
+
+
+@functools.lru_cache(maxsize=None)
+def find(key: str) -> Optional[Metric]:
+  """The table's row of a metrics.json key; None for a key it lacks."""
+  exact = [m for m in METRICS if m.key == key]
+  if exact:
+    return exact[0]
+  return next((m for m in METRICS if '{' in m.key and
+               _pattern(m.key).fullmatch(key)), None)
+
+
+def kind(key: str) -> str:
+  """PCT, NUM or COUNT; NUM for a key the table lacks."""
+  row = find(key)
+  return row.kind if row else NUM
+
+
+def with_word(word: str) -> tuple:
+  """The rows whose key is a pattern of `{word}`, in table order."""
+  return tuple(m for m in METRICS if f'{{{word}}}' in m.key)
+
+
+def summary(metrics: dict) -> dict:
+  """summary.json's keys from the metrics present, and the step."""
+  return {**{m.summary: metrics[m.key] for m in METRICS
+             if m.summary and m.key in metrics}, 'step': metrics['step']}
