@@ -25,17 +25,26 @@ def test_case_config_applies_overrides_and_uses_built_in_data():
   assert norb.dataset.startswith('dvae_glyphs') and norb.factor_keys == ()
 
 
-def test_suite_has_the_default_config_and_the_torch_comparison():
-  names = [c['name'] for c in cases.suite(quick=True)]
-  assert names == ['compare_torch', 'compare_torch_core_devices',
-                   'compare_torch_whole_batch_grads', 'default']
-  whole = cases.suite(quick=True)[2]
-  assert whole['overrides'] == {'model.weight_grad_chunk': 0}
-  core_devices = cases.suite(quick=True)[1]
-  assert core_devices['devices'] == cases.os.cpu_count()
-  assert 'device_count=' in core_devices['env']['XLA_FLAGS']
-  full = [c['name'] for c in cases.suite()]
-  assert {'default_64px', 'batch_32', 'batch_64', 'scan_k4'} <= set(full)
+def test_every_case_builds_its_config_and_names_it_once():
+  for suite in (cases.suite(quick=True), cases.suite(),
+                cases.suite(experiments=True), cases.suite(gpu=True)):
+    names = [c['name'] for c in suite]
+    assert len(set(names)) == len(names)
+    for case in suite:
+      assert case['kind'] in ('step', 'compare') and case['k'] >= 1
+      config = cases.load_config(case)  # every override names a real key
+      for key, value in case['overrides'].items():
+        node = config
+        for part in key.split('.'):
+          node = node[part]
+        assert node == value, (case['name'], key)
+  quick = {c['name']: c for c in cases.suite(quick=True)}
+  assert set(quick) <= {c['name'] for c in cases.suite()}  # a part of it
+  # The one-device-per-core case runs as many XLA devices as it says.
+  for case in quick.values():
+    if case['devices'] > 1:
+      assert (f"device_count={case['devices']}" in
+              case['env']['XLA_FLAGS'])
 
 
 def test_gpu_suite_compares_with_torch_and_has_the_scaling_cases():

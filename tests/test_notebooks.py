@@ -63,7 +63,7 @@ def notebook_env(monkeypatch, glyphs_data_dir, tmp_path):
 
 
 def test_notebooks_are_found():
-  assert NAMES == ['analogies.ipynb', 'quickstart.ipynb']
+  assert NAMES  # else the parametrized tests below check nothing
 
 
 @pytest.mark.parametrize('name', NAMES)
