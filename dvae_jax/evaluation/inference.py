@@ -5,7 +5,6 @@ deterministic. Used by evaluation, figures, the analogy command and the
 notebooks. `load_model` restores one from a workdir (no dataset needed).
 """
 import functools
-import json
 import os
 from typing import NamedTuple
 
@@ -79,7 +78,7 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     raise errors.UserError(
         f'{path} does not exist: pass the --workdir of a training run (it '
         'writes config.json at its start)')
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  return ml_collections.ConfigDict(workdir_lib.read_json(path))
 
 
 def _num_classes(step_dir: str) -> int:
