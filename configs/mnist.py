@@ -1,7 +1,11 @@
 """MNIST (tfds `mnist`): class = digit. `--config=configs/mnist.py[:tiny]`.
 
-Downloaded by tfds on first use. Numbers follow ../shared/PAPER.md; what is not
-set here is configs/default.py's.
+Downloaded by tfds on first use; offline, `--config.data_path=DIR/train.npz`
+(`images` uint8 (N, 28, 28), `labels` (N,)) reads the digits from a file
+instead (dvae_jax/datasets/folder.py). Its 'test' split is then a tenth of
+each digit's images held out of training, not the official test set (see
+docs/DATASETS.md). Numbers follow ../shared/PAPER.md; what is not set here is
+configs/default.py's.
 """
 from configs import default
 
@@ -13,7 +17,7 @@ def get_config(variant: str = ''):
   config.resize = 'pad'  # the code pads 28 -> 32 (PAPER.md, Networks)
   # MNIST has no identities beyond the 10 digits, so no split can hold out
   # unseen ones: probes and swap grids both use the test images of the same
-  # digits.
+  # digits (with data_path, the held-out tenth; keep test_classes at 0).
   config.heldout_split = 'test'
   config.test_split = 'test'
   if variant != 'tiny':

@@ -1,8 +1,11 @@
 """2D Sprites (Reed et al. 2015): class = character. `--config=configs/sprites.py`.
 
 Built by dvae_jax/data/datasets/sprites.py from the authors' archive, downloaded
-when the network allows, else from manual_dir. Test characters are never seen
-in training. Numbers follow ../shared/PAPER.md.
+when the network allows, else from manual_dir (`--config.manual_dir=DIR`
+holding data/sprites/ or the archive). Test characters are never seen in
+training. A copy with some characters missing builds from those present
+(docs/DATASETS.md); no split used here needs the validation characters.
+Numbers follow ../shared/PAPER.md.
 """
 from configs import default
 
@@ -13,7 +16,8 @@ def get_config(variant: str = ''):
   config.channels = 3
   config.resize = 'resize'  # 60 -> 32 (PAPER.md, Networks)
   config.factor_keys = ('action', 'viewpoint', 'frame')
-  config.heldout_split = 'heldout'  # training characters, other frames
+  # A tenth of the frames of each training character (not 'validation').
+  config.heldout_split = 'heldout'
   config.test_split = 'test'  # unseen characters
   if variant != 'tiny':
     config.model.width = 14  # nF = 14 for Sprites in the code

@@ -1,8 +1,10 @@
 """Extended Yale B cropped faces: class = person. `--config=configs/yaleb.py`.
 
-Built by dvae_jax/data/datasets/yaleb.py from CroppedYale/ in manual_dir. Test
-people are never seen in training; 'heldout' is training people under other
-lighting. Numbers follow ../shared/PAPER.md.
+Built by dvae_jax/data/datasets/yaleb.py from CroppedYale/ (or CroppedYale.zip)
+in manual_dir (`--config.manual_dir=DIR`); ambient shots, *.pgm.bad, *.info
+and other files of the zip are skipped and counted in the log. Test people
+(yaleB30..yaleB39) are never seen in training; 'heldout' is training people
+under every 5th lighting condition. Numbers follow ../shared/PAPER.md.
 """
 from configs import default
 

@@ -1,4 +1,5 @@
 """2D Sprites builder, from small files in the archive's real format."""
+import logging
 import os
 import tarfile
 
@@ -16,8 +17,11 @@ from dvae_jax.training import loop as train
 from dvae_jax.data.datasets import sprites
 
 FRAMES = 2  # per animation (the real data has 6..13)
-# 1-based character numbers, as in sprites_splits.mat.
-TRAIN, VAL, TEST = [1, 2, 4], [3], [5, 6]
+# 1-based character numbers, as in sprites_splits.mat; like the copy in
+# ../shared, only some have files: no validation character, not all training
+# ones.
+TRAIN, VAL, TEST = [1, 2, 4], [], [5, 6]  # with files
+LISTED = {'trainidx': TRAIN + [7, 8], 'validx': [3, 9], 'testidx': TEST}
 N_ANIM = 21  # as in the real files; the 21st is not used
 
 
@@ -50,15 +54,19 @@ def write_character(path, character):
     labels.attrs['MATLAB_class'] = np.bytes_('double')
 
 
-def write_archive(root):
-  """nips2015-analogy-data.tar.gz with data/sprites/ inside."""
-  data = root / 'src' / 'data' / 'sprites'
+def write_data(data, characters, listed):
+  """data/sprites/: sprites_<n-1>.mat of each character n, and the split file
+  (MATLAB v5, (1, k) uint16 rows as in the real one) listing `listed`."""
   os.makedirs(data)
-  for c in TRAIN + VAL + TEST:
+  for c in characters:
     write_character(data / f'sprites_{c - 1}.mat', c)
   scipy.io.savemat(data / 'sprites_splits.mat', {
-      'trainidx': np.array([TRAIN], float), 'validx': np.array([VAL], float),
-      'testidx': np.array([TEST], float)})
+      k: np.array([v], np.uint16).reshape(1, -1) for k, v in listed.items()})
+
+
+def write_archive(root):
+  """nips2015-analogy-data.tar.gz with data/sprites/ inside."""
+  write_data(root / 'src' / 'data' / 'sprites', TRAIN + VAL + TEST, LISTED)
   manual = root / 'manual'
   os.makedirs(manual)
   with tarfile.open(manual / sprites.ARCHIVE, 'w:gz') as tar:
@@ -84,14 +92,44 @@ def test_splits_are_by_character(built):
   _, builder, data = built
   per_char = 20 * FRAMES
   held = int(per_char * 0.1)
+  # Built from the characters with files; 'validation' has none: left out.
   assert {k: v.num_examples for k, v in builder.info.splits.items()} == {
       'train': 3 * (per_char - held), 'heldout': 3 * held,
-      'validation': per_char, 'test': 2 * per_char}
+      'test': 2 * per_char}
   zero_based = lambda ids: {i - 1 for i in ids}
   assert set(data['train']['label']) == zero_based(TRAIN)
   assert set(data['heldout']['label']) == zero_based(TRAIN)
-  assert set(data['validation']['label']) == zero_based(VAL)
   assert set(data['test']['label']) == zero_based(TEST)
+
+
+def test_missing_characters_are_counted_per_split_in_one_line(caplog):
+  by_split = {'train': np.array([0, 1, 6]), 'validation': np.array([2, 8]),
+              'test': np.array([4])}
+  files = {0: 'a', 1: 'b', 4: 'c', 5: 'unlisted'}
+  caplog.set_level(logging.INFO, logger='absl')
+  present = sprites.present_characters(by_split, files, '/d')
+  assert present == {'train': [0, 1], 'validation': [], 'test': [4]}
+  lines = [r.getMessage() for r in caplog.records]
+  assert lines == [
+      'dvae_sprites: 3 of the 6 characters of sprites_splits.mat have a file '
+      'in /d; missing: train 1 of 3, validation 2 of 2 (split left out), '
+      'test 0 of 1']
+
+
+@pytest.mark.parametrize('empty', ['train', 'test'])
+def test_an_empty_split_is_one_line_naming_it(tmp_path, empty):
+  listed = dict(LISTED, **{f'{empty}idx': [9, 10]})
+  write_data(tmp_path / 'manual' / 'data' / 'sprites', TRAIN + TEST, listed)
+  config = sprites_config.get_config('tiny')
+  config.data_dir = str(tmp_path / 'tfds')
+  config.manual_dir = str(tmp_path / 'manual')
+  with pytest.raises(errors.UserError) as e:
+    input_pipeline.get_builder(config)
+  msg = str(e.value)
+  assert '\n' not in msg
+  assert f"split {empty!r} is empty" in msg and 'sprites_8.mat' in msg
+  assert str(tmp_path / 'manual' / 'data' / 'sprites') in msg
+  assert sprites.ARCHIVE in msg
 
 
 def test_frames_and_features_are_read_in_the_real_layout(built):

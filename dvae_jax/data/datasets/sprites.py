@@ -16,6 +16,10 @@ the 21st, a single-view "hurt", is left out so action x viewpoint is a grid.
 Splits, by character so 'test' characters are never seen in training:
 'train' and 'heldout' (a tenth of each training character's frames) hold the
 trainidx characters, 'validation' the validx ones, 'test' the testidx ones.
+A copy that lacks some characters builds from those present (one log line
+counts the missing ones per split); 'validation', which no config uses, is
+left out when none of its characters are there; an empty 'train' or 'test'
+is an error.
 Features: image (60, 60, 3), label = character, action, viewpoint, frame
 (index within its animation) and attributes (7,).
 """
@@ -28,6 +32,7 @@ import h5py
 import numpy as np
 import scipy.io
 import tensorflow_datasets as tfds
+from absl import logging
 
 from dvae_jax.runtime import errors
 from dvae_jax.data.datasets import sources, splits
@@ -43,6 +48,8 @@ NUM_ANIMATIONS = len(ACTIONS) * len(VIEWPOINTS)
 NUM_ATTRIBUTES = 7
 SIZE = 60
 SEED = 0
+# Splits a build needs characters in ('heldout' is made from 'train').
+REQUIRED_SPLITS = ('train', 'test')
 
 EXPECTED = (
     f'{ARCHIVE} (from {URL}), or its contents:',
@@ -78,6 +85,34 @@ def read_character(path: str) -> tuple[list[np.ndarray], np.ndarray]:
       animations.append(
           np.clip(np.round(frames * 255), 0, 255).astype(np.uint8))
   return animations, attributes
+
+
+def present_characters(by_split: dict[str, np.ndarray], files: dict[int, str],
+                       where: str) -> dict[str, list[int]]:
+  """The characters of each split that have a file; logs how many lack one.
+
+  UserError if 'train' or 'test' has none ('validation' may: no config uses
+  it, and the build leaves it out).
+  """
+  present = {name: [int(i) for i in ids if i in files]
+             for name, ids in by_split.items()}
+  logging.info(
+      'dvae_sprites: %d of the %d characters of %s have a file in %s; '
+      'missing: %s', sum(map(len, present.values())),
+      sum(map(len, by_split.values())), SPLITS_FILE, where, ', '.join(
+          f'{name} {len(by_split[name]) - len(ids)} of {len(by_split[name])}'
+          + ('' if ids or name in REQUIRED_SPLITS else ' (split left out)')
+          for name, ids in present.items()))
+  for name in REQUIRED_SPLITS:
+    if not present[name]:
+      example = f'sprites_{by_split[name][0]}.mat' if len(by_split[name]) \
+          else 'none listed'
+      raise errors.UserError(
+          f"dvae_sprites: split {name!r} is empty: none of the "
+          f"{len(by_split[name])} {name} characters of {SPLITS_FILE} has its "
+          f"file in {where} ({example}); put the complete data/sprites/ of "
+          f"{ARCHIVE} there")
+  return present
 
 
 def _find_data(root: str) -> str | None:
@@ -147,16 +182,11 @@ class DvaeSprites(tfds.core.GeneratorBasedBuilder):
       raise errors.UserError(f'{SPLITS_FILE} names characters {bad[:5]} '
                              f'outside 1..{NUM_CHARACTERS}: not the 2D Sprites '
                              'split file?')
-    missing = [i for ids in by_split.values() for i in ids if i not in files]
-    if missing:
-      raise sources.missing_data_error(
-          'dvae_sprites', [f'sprites_{i}.mat' for i in missing[:5]] +
-          ([f'... {len(missing) - 5} more'] if len(missing) > 5 else []), data,
-          f'{SPLITS_FILE} names them.')
+    present = present_characters(by_split, files, data)
     out = {name: self._generate_examples(files, ids, None)
-           for name, ids in by_split.items() if name != 'train'}
-    out['train'] = self._generate_examples(files, by_split['train'], False)
-    out['heldout'] = self._generate_examples(files, by_split['train'], True)
+           for name, ids in present.items() if name != 'train' and len(ids)}
+    out['train'] = self._generate_examples(files, present['train'], False)
+    out['heldout'] = self._generate_examples(files, present['train'], True)
     return out
 
   def _generate_examples(self, files, characters, heldout):
