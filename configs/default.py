@@ -45,7 +45,11 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.model.disc_width = 16
   config.model.disc_dropout = 0.5
   config.model.dtype = 'float32'  # compute dtype; params stay float32
-  # Images per chunk of the convolutions' weight gradients (dvae_jax/model/conv.py):
+  # Beyond the paper: q(z|x)'s standard deviation fixed to this value (LORD)
+  # instead of learned; None learns it (the paper).
+  config.model.z_noise_std = ml_collections.FieldReference(
+      None, field_type=float)
+  # Images per chunk of the convolutions' weight gradients (model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(
       None, field_type=int)
@@ -66,6 +70,12 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # Beyond the paper: the cycle-consistent VAE's reverse cycle, |Enc_z(Dec(s3,
   # z)) - z| for z from the prior; 0 turns it off.
   config.loss.reverse_cycle = 0.0
+  # Beyond the paper: a linear classifier on s trained with the labels
+  # (cross-entropy), so that s carries identity from the start.
+  config.loss.s_classifier = 0.0
+  # Beyond the paper: the label dependence (normalized HSIC) of the z means,
+  # so that z holds no identity a probe could read (dvae_jax/losses.py).
+  config.loss.z_independence = 0.0
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

@@ -76,3 +76,35 @@ def test_reverse_cycle_is_mean_absolute_error():
   z_prior = jnp.array([[0.0, 0.0], [0.5, 1.0]])
   # (|1| + |-2| + 0 + |-1|) / 4 = 1.0
   assert float(losses.reverse_cycle_loss(z_back, z_prior)) == pytest.approx(1.0)
+
+
+def test_label_dependence_is_one_when_codes_are_the_labels():
+  # Codes -1, -1, 1, 1 (already standardized) and labels 0, 0, 1, 1: the
+  # kernel is c*J + (1-c)*L with L the same-label matrix, and centering
+  # removes J, so the alignment of K with L is exactly 1.
+  codes = jnp.array([[-1.0], [-1.0], [1.0], [1.0]])
+  value = losses.label_dependence(codes, jnp.array([0, 0, 1, 1]))
+  assert float(value) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_label_dependence_is_zero_when_codes_ignore_the_labels():
+  # Each class holds one -1 and one 1: the centered code kernel is
+  # proportional to v v^T with v = (1, -1, 1, -1), the centered label kernel
+  # to u u^T with u = (1, 1, -1, -1), and u . v = 0.
+  codes = jnp.array([[-1.0], [1.0], [-1.0], [1.0]])
+  value = losses.label_dependence(codes, jnp.array([0, 0, 1, 1]))
+  assert float(value) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_label_dependence_ignores_the_scale_of_a_dimension():
+  # Shrinking the dimension that carries the label must not hide it: the
+  # probes standardize every dimension, and so does this term.
+  rng = np.random.RandomState(0)
+  labels = np.repeat(np.arange(4), 8)
+  codes = rng.randn(32, 3)
+  codes[:, 0] += 2.0 * labels
+  shrunk = codes * np.array([1e-3, 1.0, 1.0])
+  a = losses.label_dependence(jnp.array(codes), jnp.array(labels))
+  b = losses.label_dependence(jnp.array(shrunk), jnp.array(labels))
+  assert float(a) == pytest.approx(float(b), rel=1e-3)
+  assert float(a) > 0.3

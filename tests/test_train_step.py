@@ -224,3 +224,50 @@ def test_bfloat16_compute_step_is_finite():
   assert all(leaf.dtype == jnp.float32
              for leaf in jax.tree.leaves(state.gen_params))
   assert metrics['generator_total'].dtype == jnp.float32
+
+
+def test_s_classifier_and_z_independence_terms_by_hand():
+  config, _, _, mesh = _setup('none')
+  config.loss.s_classifier = 0.7
+  config.loss.z_independence = 0.3
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, (32, 32, 3),
+                                config.model.z_dim, mesh)
+  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
+  state = init(jax.random.key(0))
+  assert state.gen_params['s_classifier']['kernel'].shape == (
+      config.model.s_dim, NUM_CLASSES)
+  batch = _batch(config)
+  labels = batch['labels'].reshape(-1)
+  (s, z_mean, _), _ = networks.encoder.apply(
+      {'params': state.gen_params['encoder'],
+       'batch_stats': state.batch_stats['encoder']},
+      batch['images'].reshape((-1, 32, 32, 3)), train=True,
+      mutable=['batch_stats'])
+  head = state.gen_params['s_classifier']
+  logits = np.asarray(s) @ np.asarray(head['kernel']) + np.asarray(head['bias'])
+  log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+  expected_ce = -np.mean(log_p[np.arange(len(labels)), labels])
+  expected_dep = float(train_step_lib.losses.label_dependence(z_mean, labels))
+  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  np.testing.assert_allclose(metrics['s_classification'], expected_ce,
+                             rtol=1e-5)
+  np.testing.assert_allclose(metrics['z_label_dependence'], expected_dep,
+                             rtol=1e-4)
+  rest = (metrics['generator_total'] - metrics['reconstruction'] *
+          config.loss.reconstruction - metrics['swap'] * config.loss.swap -
+          metrics['kl'] * config.loss.kl / (32 * 32 * 3))
+  np.testing.assert_allclose(rest, 0.7 * expected_ce + 0.3 * expected_dep,
+                             rtol=1e-4, atol=1e-6)
+
+
+def test_fixed_z_noise_has_no_variance_head():
+  config = default.get_config('tiny')
+  config.model.z_noise_std = 0.5
+  networks = state_lib.build_networks(config, NUM_CLASSES)
+  x = jnp.zeros((2, 32, 32, 3))
+  variables = networks.encoder.init(jax.random.key(0), x, train=False)
+  assert 'z_logvar_head' not in variables['params']
+  _, _, logvar = networks.encoder.apply(variables, x, train=False)
+  np.testing.assert_allclose(logvar, np.log(0.25), rtol=1e-6)

@@ -55,3 +55,23 @@ def test_resume_check_ignores_how_the_step_is_scheduled(tmp_path):
   config.model.width = 5
   with pytest.raises(errors.UserError, match='model.width=4'):
     workdir.check_resumable(config, str(tmp_path))
+
+
+def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
+  """A config.json from before loss.s_classifier, loss.z_independence and
+  model.z_noise_std: it loads with the values that reproduce its training,
+  resumes under today's default config, and refuses an s classifier (a
+  network its checkpoints do not hold)."""
+  from dvae_jax.evaluation import inference
+  config = default.get_config('tiny')
+  saved = json.loads(config.to_json_best_effort())
+  del saved['loss']['s_classifier'], saved['loss']['z_independence']
+  del saved['model']['z_noise_std']
+  workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
+  loaded = inference.load_config(str(tmp_path))
+  assert loaded.loss.s_classifier == 0 and loaded.loss.z_independence == 0
+  assert loaded.model.z_noise_std is None
+  workdir.check_resumable(config, str(tmp_path))
+  config.loss.s_classifier = 1.0
+  with pytest.raises(errors.UserError, match='s_classifier'):
+    workdir.check_resumable(config, str(tmp_path))

@@ -78,7 +78,8 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     raise errors.UserError(
         f'{path} does not exist: pass the --workdir of a training run (it '
         'writes config.json at its start)')
-  return ml_collections.ConfigDict(workdir_lib.read_json(path))
+  return ml_collections.ConfigDict(
+      workdir_lib.with_added_keys(workdir_lib.read_json(path)))
 
 
 def _num_classes(step_dir: str) -> int:
@@ -91,6 +92,8 @@ def _num_classes(step_dir: str) -> int:
     if 'label_embedding' in path and path.endswith('embedding'):
       return shape[0]
     if path.startswith('adv_params/z_classifier/Dense_2/kernel'):
+      return shape[-1]
+    if path.startswith('gen_params/s_classifier/kernel'):
       return shape[-1]
   return 1
 

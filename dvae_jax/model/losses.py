@@ -76,3 +76,26 @@ def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """Softmax cross-entropy of logits (N, K) against integer labels (N,)."""
   return jnp.mean(
       optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+
+def label_dependence(codes: jax.Array, labels: jax.Array) -> jax.Array:
+  """How much codes (N, D) depend on integer labels (N,): the normalized HSIC
+  (kernel alignment, CKA) of a Gaussian kernel on the standardized codes with
+  the same-label kernel, in [0, 1]; 0 when the codes are independent of the
+  labels (Gretton et al. 2005; Kornblith et al. 2019).
+
+  Codes are standardized per dimension over the batch, so shrinking a
+  dimension hides nothing (the probes standardize too); the kernel width is
+  the median squared distance (no gradient through it).
+  """
+  n = codes.shape[0]
+  x = codes - jnp.mean(codes, axis=0)
+  x = x / jnp.sqrt(jnp.mean(jnp.square(x), axis=0) + 1e-12)
+  sq = jnp.sum(jnp.square(x[:, None] - x[None]), axis=-1)  # (N, N)
+  width = jax.lax.stop_gradient(jnp.median(sq) + 1e-6)
+  k = jnp.exp(-sq / width)
+  l = (labels[:, None] == labels[None]).astype(k.dtype)
+  h = jnp.eye(n) - 1.0 / n
+  kc, lc = h @ k @ h, h @ l @ h
+  return jnp.sum(kc * lc) / jnp.sqrt(jnp.sum(kc * kc) * jnp.sum(lc * lc) +
+                                      1e-12)

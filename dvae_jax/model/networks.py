@@ -5,6 +5,7 @@ Images are NHWC in [-1, 1]; the spatial size must be a multiple of 8 (three
 stride-2 stages bring it to size/8, 4x4 for the paper's 32x32).
 """
 import functools
+from typing import Optional
 
 import flax.linen as nn
 import jax
@@ -92,6 +93,7 @@ class Encoder(nn.Module):
   z_dim: int
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
+  z_noise_std: Optional[float] = None  # None: q(z|x)'s variance is learned
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -99,7 +101,14 @@ class Encoder(nn.Module):
     x = x.reshape(x.shape[0], -1)
     s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
-    z_logvar = nn.Dense(self.z_dim, dtype=self.dtype, name='z_logvar_head')(x)
+    if self.z_noise_std is None:
+      z_logvar = nn.Dense(self.z_dim, dtype=self.dtype,
+                          name='z_logvar_head')(x)
+    else:
+      # Fixed noise (LORD, Gabbay & Hoshen 2020): the KL is then an L2
+      # penalty on the means, and no dimension can carry information
+      # below the noise that samples hide and the means still show.
+      z_logvar = jnp.full_like(z_mean, 2.0 * jnp.log(self.z_noise_std))
     return (s.astype(jnp.float32), z_mean.astype(jnp.float32),
             z_logvar.astype(jnp.float32))
 

@@ -24,6 +24,11 @@ STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
 # Under model. but only how the step is computed, not what the state holds.
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
+S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
+# Keys added after workdirs were first written, with the value that gives
+# the behaviour of the code before them: a config.json without them loads.
+ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
+              'model.z_noise_std': None}
 
 
 def check_writable(workdir: str) -> None:
@@ -90,6 +95,19 @@ def _state_defining(config: dict) -> dict:
          if any(k == s or (s.endswith('.') and k.startswith(s))
                 for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
+  out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
+  return out
+
+
+def with_added_keys(saved: dict) -> dict:
+  """A saved config (nested dict) with every key of ADDED_KEYS it lacks."""
+  out = json.loads(json.dumps(saved))
+  for key, value in ADDED_KEYS.items():
+    *parents, leaf = key.split('.')
+    node = out
+    for p in parents:
+      node = node.setdefault(p, {})
+    node.setdefault(leaf, value)
   return out
 
 

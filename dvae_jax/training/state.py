@@ -33,6 +33,7 @@ class Networks(NamedTuple):
   decoder: models.Decoder
   discriminator: Optional[nn.Module]
   z_classifier: Optional[models.ZClassifier]
+  s_classifier: Optional[nn.Module] = None  # linear head on s (gen_params)
 
 
 def weight_grad_chunk(configured: Optional[int]) -> int:
@@ -67,7 +68,8 @@ def build_networks(config, num_classes: int) -> Networks:
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)
   encoder = models.Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
-                           weight_grad_chunk=chunk)
+                           weight_grad_chunk=chunk,
+                           z_noise_std=m.z_noise_std)
   decoder = models.Decoder(m.width, config.image_size, config.channels,
                            dtype=dtype, weight_grad_chunk=chunk)
   discriminator = None
@@ -80,7 +82,9 @@ def build_networks(config, num_classes: int) -> Networks:
         m.disc_width, m.disc_dropout, dtype=dtype, weight_grad_chunk=chunk)
   z_classifier = (models.ZClassifier(num_classes)
                   if config.loss.z_classifier > 0 else None)
-  return Networks(encoder, decoder, discriminator, z_classifier)
+  s_classifier = (nn.Dense(num_classes, name='s_classifier')
+                  if config.loss.s_classifier > 0 else None)
+  return Networks(encoder, decoder, discriminator, z_classifier, s_classifier)
 
 
 def build_optimizers(config) -> Tuple[optax.GradientTransformation,
@@ -110,6 +114,9 @@ def init_state(networks: Networks, gen_tx, adv_tx, image_shape, rng,
     adv_params['z_classifier'] = networks.z_classifier.init(
         rngs[3], jnp.zeros((2, z_dim)))['params']
   gen_params = {'encoder': enc['params'], 'decoder': dec['params']}
+  if networks.s_classifier is not None:
+    gen_params['s_classifier'] = networks.s_classifier.init(
+        rngs[3], s)['params']
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       gen_params=gen_params,

@@ -69,6 +69,7 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
       'fake_labels': labels[:, 1:3],
       'z': z,  # (B, 3, z_dim)
+      's': s,  # (B, 3, s_dim)
       'z_mean': z_mean.reshape(b, g, -1),
       'batch_stats': {'encoder': enc_stats, 'decoder': dec_stats},
   }
@@ -136,6 +137,16 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
       terms['adversarial'] = losses.generator_adversarial_loss(
           fake, w.real_target)
       total += w.adversarial * terms['adversarial']
+    if networks.s_classifier is not None:
+      s_logits = networks.s_classifier.apply(
+          {'params': gen_params['s_classifier']}, _flat(extras['s']))
+      terms['s_classification'] = losses.classification_loss(
+          s_logits, batch['labels'].reshape(-1))
+      total += w.s_classifier * terms['s_classification']
+    if w.z_independence > 0:
+      terms['z_label_dependence'] = losses.label_dependence(
+          _flat(extras['z_mean']), batch['labels'].reshape(-1))
+      total += w.z_independence * terms['z_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
           {'params': state.adv_params['z_classifier']},
