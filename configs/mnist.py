@@ -20,7 +20,7 @@ def get_config(variant: str = ''):
   # digits (with data_path, the held-out tenth; keep test_classes at 0).
   config.heldout_split = 'test'
   config.test_split = 'test'
-  if variant != 'tiny':
+  if 'tiny' not in default.variants(variant):
     # s and z of 16 dims: the MNIST rows of Jha et al. 2018 (PAPER.md), the
     # published numbers to compare with.
     config.model.s_dim = 16

@@ -19,7 +19,7 @@ def get_config(variant: str = ''):
   # A tenth of the frames of each training character (not 'validation').
   config.heldout_split = 'heldout'
   config.test_split = 'test'  # unseen characters
-  if variant != 'tiny':
+  if 'tiny' not in default.variants(variant):
     config.model.width = 14  # nF = 14 for Sprites in the code
     # z 512, s 64: the code's defaults, also Jha et al.'s Sprites dims.
     config.model.s_dim = 64

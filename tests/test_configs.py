@@ -45,3 +45,18 @@ def test_catalog_dataset_loads_and_trains(name, num_classes, factors, tmp_path,
       assert data.factors.shape == (60, len(factors))
     summary = train.train_and_evaluate(config, str(tmp_path))
   assert summary['step'] == 2
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_improved_variant_adds_the_three_terms_and_composes(name):
+  paper, improved = get_config(name), get_config(name, 'improved')
+  assert paper.loss.s_classifier == 0 and paper.loss.z_independence == 0
+  assert improved.loss.s_classifier > 0 and improved.loss.z_independence > 0
+  assert improved.loss.kl == pytest.approx(10 * paper.loss.kl)
+  # Everything else is the paper's (the dataset's own settings included).
+  for key in ('adversary', 'learning_rate', 'model', 'dataset'):
+    assert improved[key] == paper[key]
+  both = get_config(name, 'improved,tiny')
+  assert both.loss.s_classifier > 0
+  assert both.model.width == get_config(name, 'tiny').model.width
+  assert get_config(name, 'long').num_train_steps == 10 * paper.num_train_steps
