@@ -104,5 +104,4 @@ ONE_THREAD = {'XLA_FLAGS': '--xla_cpu_multi_thread_eigen=false',
 # One XLA CPU device per core, each running its share of the batch: XLA's
 # intra-op threads barely speed up these small convolutions (one core: 2.8-3.2
 # steps/s, two: 3.4; docs/PERFORMANCE.md).
-CORE_DEVICES = {'XLA_FLAGS': f'--xla_force_host_platform_device_count='
-                             f'{os.cpu_count()}'}
+CORE_DEVICES = {'JAX_NUM_CPU_DEVICES': str(os.cpu_count())}

@@ -2,7 +2,8 @@
 
 `--config=configs/default.py` trains for about 15 minutes on 2 CPU cores;
 `--config=configs/default.py:tiny` is a seconds-long run for tests.
-Numbers without a comment follow ../shared/PAPER.md (the authors' code).
+Numbers without a comment follow the authors' code (Mathieu et al. 2016,
+github.com/MichaelMathieu/factors-variation).
 """
 import ml_collections
 
@@ -35,7 +36,6 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.channels = 3
   config.resize = 'resize'  # or 'pad' (centre-pad, e.g. MNIST 28 -> 32)
   config.batch_size = 16  # global images per group; a step sees 3 groups
-  config.shuffle_buffer = 50_000
 
   # Networks.
   config.model = ml_collections.ConfigDict()

@@ -1,7 +1,7 @@
 """MNIST (tfds `mnist`): class = digit. `--config=configs/mnist.py[:tiny]`.
 
-Downloaded by tfds on first use. Numbers follow ../shared/PAPER.md; what is not
-set here is configs/default.py's.
+Downloaded by tfds on first use. Numbers follow the authors' code; what is
+not set here is configs/default.py's.
 """
 from configs import default
 
@@ -10,15 +10,15 @@ def get_config(variant: str = ''):
   config = default.get_config(variant)
   config.dataset = 'mnist'
   config.channels = 1
-  config.resize = 'pad'  # the code pads 28 -> 32 (PAPER.md, Networks)
+  config.resize = 'pad'  # the authors' code pads 28 -> 32
   # MNIST has no identities beyond the 10 digits, so no split can hold out
   # unseen ones: probes and swap grids both use the test images of the same
   # digits.
   config.heldout_split = 'test'
   config.test_split = 'test'
   if variant != 'tiny':
-    # s and z of 16 dims: the MNIST rows of Jha et al. 2018 (PAPER.md), the
-    # published numbers to compare with.
+    # s and z of 16 dims: the MNIST rows of Jha et al. 2018 (their
+    # cycle-consistent VAE paper), the published numbers to compare with.
     config.model.s_dim = 16
     config.model.z_dim = 16
   return config

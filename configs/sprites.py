@@ -2,7 +2,7 @@
 
 Built by dvae_jax/data/datasets/sprites.py from the authors' archive, downloaded
 when the network allows, else from manual_dir. Test characters are never seen
-in training. Numbers follow ../shared/PAPER.md.
+in training. Numbers follow the authors' code (configs/default.py).
 """
 from configs import default
 
@@ -11,7 +11,7 @@ def get_config(variant: str = ''):
   config = default.get_config(variant)
   config.dataset = 'dvae_sprites'
   config.channels = 3
-  config.resize = 'resize'  # 60 -> 32 (PAPER.md, Networks)
+  config.resize = 'resize'  # 60 -> 32, as the authors' code does
   config.factor_keys = ('action', 'viewpoint', 'frame')
   config.heldout_split = 'heldout'  # training characters, other frames
   config.test_split = 'test'  # unseen characters

@@ -2,7 +2,7 @@
 
 Built by dvae_jax/data/datasets/yaleb.py from CroppedYale/ in manual_dir. Test
 people are never seen in training; 'heldout' is training people under other
-lighting. Numbers follow ../shared/PAPER.md.
+lighting. Numbers follow the authors' code (configs/default.py).
 """
 from configs import default
 

@@ -20,8 +20,9 @@ from typing import Dict, List, Sequence, Tuple
 from absl import app
 from absl import flags
 
-from dvae_jax.runtime import errors
+from dvae_jax.cli import common
 from dvae_jax.evaluation import report
+from dvae_jax.runtime import errors
 
 # (metrics.json key, column title, kind): the headline numbers of RESULTS.md.
 COLUMNS = (
@@ -104,20 +105,15 @@ def parse_run(spec: str) -> Tuple[str, List[str]]:
   return name, workdirs
 
 
-def main(argv):
-  del argv
+def main():
   if not _RUN.value:
     raise app.UsageError('give at least one --run=NAME=WORKDIR[,WORKDIR...]')
-  try:
-    runs = {}
-    for spec in _RUN.value:
-      name, workdirs = parse_run(spec)
-      runs[name] = [load_metrics(d) for d in workdirs]
-  except errors.UserError as e:  # one line, not a traceback
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  runs = {}
+  for spec in _RUN.value:
+    name, workdirs = parse_run(spec)
+    runs[name] = [load_metrics(d) for d in workdirs]
   print(table(runs, columns_for(_METRIC.value) if _METRIC.value else COLUMNS))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main, tensorflow=False)

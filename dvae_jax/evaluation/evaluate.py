@@ -269,14 +269,13 @@ def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
-  from dvae_jax.training import loop as train  # train imports this module
   from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)
-  exp = train.Experiment(config)
+  data = input_pipeline.Data(config)
   step = loaded.step
   logging.info('Evaluating the checkpoint of step %d in %s', step, workdir)
   is_main = jax.process_index() == 0
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
-  return evaluate_model(config, exp, loaded.model, step, workdir, writer,
+  return evaluate_model(config, data, loaded.model, step, workdir, writer,
                         write=is_main)
