@@ -59,8 +59,8 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
       adv_opt_state=adv_tx.init(adv_params))
 
 
-def make_init_fn(networks: models.Networks, gen_tx, adv_tx, image_shape, z_dim: int,
-                 mesh):
+def make_init_fn(networks: models.Networks, gen_tx, adv_tx, image_shape,
+                 z_dim: int, mesh):
   """jit(init_state) whose state is replicated over the mesh: rng -> TrainState."""
   return jax.jit(
       functools.partial(init_state, networks, gen_tx, adv_tx, image_shape,
