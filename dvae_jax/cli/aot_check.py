@@ -24,7 +24,8 @@ flags.DEFINE_enum('platform', 'cpu', ['cpu', 'local'], "'cpu': num_devices "
 flags.DEFINE_float('device_memory_gb', None, 'Memory of one target device in '
                    'GiB (e.g. 16 for a TPU v5e chip, 80 for an H100).')
 flags.DEFINE_integer('num_classes', None, 'Label count (default: from the '
-                     "dataset's metadata).", lower_bound=2)
+                     "features of the config's dataset or data_path; nothing "
+                     'is downloaded or built).', lower_bound=2)
 flags.mark_flags_as_required(['config'])
 
 

@@ -14,7 +14,6 @@ headline ones.
 import json
 import math
 import os
-import sys
 from typing import Dict, List, Sequence, Tuple
 
 from absl import app

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from dvae_jax.model import networks as models
-from dvae_jax.runtime import checkpointing, errors, parallel
+from dvae_jax.runtime import checkpointing, parallel
 from dvae_jax.training import step as step_lib
 
 
