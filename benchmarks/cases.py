@@ -22,12 +22,7 @@ def load_config(case: dict):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
-  for key, value in case.get('overrides', {}).items():
-    *parents, leaf = key.split('.')
-    node = config
-    for p in parents:
-      node = node[p]
-    node[leaf] = value
+  config.update_from_flattened_dict(case.get('overrides', {}))
   size = config.image_size
   config.dataset = f'dvae_glyphs/res{32 if size <= 32 else 64}'
   config.image_key, config.label_key = 'image', 'label'

@@ -8,6 +8,7 @@ import sys
 
 import jax
 from etils import epath  # local paths and gs:// alike
+from flax import traverse_util
 
 from dvae_jax.runtime import errors, provenance
 
@@ -52,18 +53,8 @@ def write_json(path: str, obj) -> None:
         'pass --workdir=a directory you can write to') from e
 
 
-def _flat(d: dict, prefix: str = '') -> dict:
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
-    else:
-      out[f'{prefix}{k}'] = v
-  return out
-
-
 def _state_defining(config: dict) -> dict:
-  flat = _flat(config)
+  flat = traverse_util.flatten_dict(config, sep='.')
   out = {k: v for k, v in flat.items()
          if any(k == s or (s.endswith('.') and k.startswith(s))
                 for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
