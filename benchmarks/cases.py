@@ -22,12 +22,7 @@ def load_config(case: dict):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
-  for key, value in case.get('overrides', {}).items():
-    *parents, leaf = key.split('.')
-    node = config
-    for p in parents:
-      node = node[p]
-    node[leaf] = value
+  config.update_from_flattened_dict(case.get('overrides', {}))
   size = config.image_size
   config.dataset = f'dvae_glyphs/res{32 if size <= 32 else 64}'
   config.image_key, config.label_key = 'image', 'label'
@@ -104,5 +99,4 @@ ONE_THREAD = {'XLA_FLAGS': '--xla_cpu_multi_thread_eigen=false',
 # One XLA CPU device per core, each running its share of the batch: XLA's
 # intra-op threads barely speed up these small convolutions (one core: 2.8-3.2
 # steps/s, two: 3.4; docs/PERFORMANCE.md).
-CORE_DEVICES = {'XLA_FLAGS': f'--xla_force_host_platform_device_count='
-                             f'{os.cpu_count()}'}
+CORE_DEVICES = {'JAX_NUM_CPU_DEVICES': str(os.cpu_count())}

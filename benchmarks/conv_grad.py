@@ -20,7 +20,7 @@ from jax.extend import core as jax_core
 
 from benchmarks import cases, timing
 from dvae_jax.model import conv as conv_lib
-from dvae_jax.training import state as state_lib
+from dvae_jax.model import networks as models
 from dvae_jax.training.step import S_GROUPS
 
 CHUNKS = (16, 8, 4)
@@ -46,7 +46,7 @@ def step_convolutions(config, num_classes: int):
   """name -> (lhs shape, rhs shape, params) of each network's convolutions."""
   config = config.copy_and_resolve_references()  # the caller's stays as it is
   config.model.weight_grad_chunk = 0
-  networks = state_lib.build_networks(config, num_classes)
+  networks = models.build_networks(config, num_classes)
   b, s, c = config.batch_size, config.image_size, config.channels
   images3 = jnp.zeros((3 * b, s, s, c))
   images4 = jnp.zeros((4 * b, s, s, c))

@@ -3,6 +3,7 @@
 Nothing here re-implements the model: networks, optimizers, state and step
 come from dvae_jax.training.state and dvae_jax.training.step.
 """
+import functools
 import time
 
 import jax
@@ -10,10 +11,35 @@ import numpy as np
 
 from dvae_jax.runtime import parallel
 from dvae_jax.training import state as state_lib
-from dvae_jax.training import step as train_step_lib
+from dvae_jax.training import step as step_lib
 
 # Classes of random_batch: as many as the built-in data's training identities.
 RANDOM_CLASSES = 200
+
+
+def make_multi_step(setup, k: int):
+  """k train steps in one host call (`lax.scan`), which hides the per-call
+  overhead of small models.
+
+  Returns jit(f): state, batches -> state, metrics, where batches stacks k
+  batches on a new leading axis ({'images': (k, B, 3, H, W, C), 'labels':
+  (k, B, 3)}, B split over devices) and every metric has a leading axis (k,).
+  Equal to k calls of setup.train_step() on the k batches in turn.
+  """
+  step = functools.partial(step_lib.train_step, setup=setup)
+  mesh = setup.mesh
+
+  def multi_step(state, batches):
+    # Unrolled: XLA CPU ran the rolled loop's body ~12x slower than the same
+    # step outside a loop (conv-heavy body, jaxlib 0.10.2); unrolled it runs
+    # at single-step speed, at the price of k copies to compile.
+    return jax.lax.scan(step, state, batches, length=k, unroll=True)
+
+  replicated = parallel.replicated(mesh)
+  stacked = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec(None, parallel.DATA_AXIS))
+  return jax.jit(multi_step, in_shardings=(replicated, stacked),
+                 out_shardings=(replicated, replicated), donate_argnums=0)
 
 
 class JaxStep:
@@ -30,23 +56,13 @@ class JaxStep:
     self.k = k
     if len(jax.devices()) < devices:
       raise ValueError(f'{devices} devices asked, {len(jax.devices())} seen; '
-                       'on CPU set XLA_FLAGS=--xla_force_host_platform_'
-                       f'device_count={devices}')
+                       f'on CPU set JAX_NUM_CPU_DEVICES={devices}')
     self.mesh = parallel.make_mesh(jax.devices()[:devices])
-    networks = state_lib.build_networks(config, num_classes)
-    gen_tx, adv_tx = state_lib.build_optimizers(config)
-    image_shape = (config.image_size, config.image_size, config.channels)
-    init = state_lib.make_init_fn(networks, gen_tx, adv_tx, image_shape,
-                                  config.model.z_dim, self.mesh)
+    setup = state_lib.Setup.create(config, num_classes, self.mesh)
     start = time.perf_counter()
-    self.state = jax.block_until_ready(init(jax.random.key(config.seed)))
+    self.state = jax.block_until_ready(setup.init())
     self.init_s = time.perf_counter() - start
-    if k == 1:
-      fn = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config,
-                                          self.mesh)
-    else:
-      fn = train_step_lib.make_multi_step(networks, gen_tx, adv_tx, config,
-                                          self.mesh, k)
+    fn = setup.train_step() if k == 1 else make_multi_step(setup, k)
     self.batch = self.device_batch(example_batch)
     start = time.perf_counter()
     lowered = fn.lower(self.state, self.batch)
@@ -112,11 +128,9 @@ def random_batch(config, seed: int = 0) -> dict:
 
 def load_train_data(config):
   """(train split in memory, number of classes) of config's dataset."""
-  from dvae_jax.data import pipeline as input_pipeline  # TensorFlow: only when data is read
-  builder = input_pipeline.get_builder(config)
-  info = input_pipeline.dataset_info(config, builder)
-  return input_pipeline.load_split(config, builder, config.train_split), \
-      info.num_classes
+  from dvae_jax.data import pipeline  # TensorFlow: only when data is read
+  data = pipeline.Data(config)
+  return data.load(config.train_split), data.num_classes
 
 
 def pipeline_images_per_s(batches, batch_size: int, n: int = 200) -> float:

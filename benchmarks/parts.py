@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from benchmarks import cases, timing, torch_reference
-from dvae_jax.training import state as state_lib
+from dvae_jax.model import networks as models
 from dvae_jax.training.step import S_GROUPS
 
 
 def _jax_parts(config, num_classes, b):
   """name -> (jitted fwd+bwd, args) for each network of the package."""
-  networks = state_lib.build_networks(config, num_classes)
+  networks = models.build_networks(config, num_classes)
   s, c = config.image_size, config.channels
   rng = np.random.default_rng(0)
   x3 = jnp.asarray(rng.uniform(-1, 1, (3 * b, s, s, c)), jnp.float32)

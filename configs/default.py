@@ -7,7 +7,8 @@ Variants, comma-separated after a colon (every dataset config takes them):
   from z best in docs/RESULTS.md (a classifier on s, the label dependence of
   the z means, a 10x KL weight);
 - `:long`, 10x the steps, for accelerators (e.g. `:improved,long`).
-Numbers without a comment follow ../shared/PAPER.md (the authors' code).
+Numbers without a comment follow the authors' code (Mathieu et al. 2016,
+github.com/MichaelMathieu/factors-variation).
 """
 import ml_collections
 
@@ -54,7 +55,6 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.channels = 3
   config.resize = 'resize'  # or 'pad' (centre-pad, e.g. MNIST 28 -> 32)
   config.batch_size = 16  # global images per group; a step sees 3 groups
-  config.shuffle_buffer = 50_000
 
   # Networks.
   config.model = ml_collections.ConfigDict()

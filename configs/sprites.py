@@ -5,7 +5,7 @@ when the network allows, else from manual_dir (`--config.manual_dir=DIR`
 holding data/sprites/ or the archive). Test characters are never seen in
 training. A copy with some characters missing builds from those present
 (docs/DATASETS.md); no split used here needs the validation characters.
-Numbers follow ../shared/PAPER.md.
+Numbers follow the authors' code (configs/default.py).
 """
 from configs import default
 
@@ -14,7 +14,7 @@ def get_config(variant: str = ''):
   config = default.get_config(variant)
   config.dataset = 'dvae_sprites'
   config.channels = 3
-  config.resize = 'resize'  # 60 -> 32 (PAPER.md, Networks)
+  config.resize = 'resize'  # 60 -> 32, as the authors' code does
   config.factor_keys = ('action', 'viewpoint', 'frame')
   # A tenth of the frames of each training character (not 'validation').
   config.heldout_split = 'heldout'

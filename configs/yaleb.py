@@ -4,7 +4,7 @@ Built by dvae_jax/data/datasets/yaleb.py from CroppedYale/ (or CroppedYale.zip)
 in manual_dir (`--config.manual_dir=DIR`); ambient shots, *.pgm.bad, *.info
 and other files of the zip are skipped and counted in the log. Test people
 (yaleB30..yaleB39) are never seen in training; 'heldout' is training people
-under every 5th lighting condition. Numbers follow ../shared/PAPER.md.
+under every 5th lighting condition. Numbers follow the authors' code (configs/default.py).
 """
 from configs import default
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the built-in dataset built once per session, tiny configs."""
+import contextlib
 import json
 import os
 import subprocess
@@ -62,6 +63,23 @@ def assert_same_params(workdir_a, step_a, workdir_b, step_b):
   jax.tree.map(np.testing.assert_array_equal,
                restore_params(workdir_a, step_a),
                restore_params(workdir_b, step_b))
+
+
+@contextlib.contextmanager
+def count_traces():
+  """Yields a list that collects one entry per function jax traces (for jit)
+  inside the block: [] means every call hit a compiled program."""
+  traces = []
+
+  def listener(event, duration, **kwargs):
+    del duration, kwargs
+    if event == '/jax/core/compile/jaxpr_trace_duration':
+      traces.append(event)
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  try:
+    yield traces
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
 
 
 def on_batch(monkeypatch, index, action):

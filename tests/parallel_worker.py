@@ -19,9 +19,9 @@ import orbax.checkpoint as ocp
 import tensorflow_datasets as tfds
 
 from configs import default
+from dvae_jax.data import pipeline
 from dvae_jax.runtime import checkpointing, parallel
-from dvae_jax.data import pipeline as input_pipeline
-from dvae_jax.training import loop as train
+from dvae_jax.training import state as state_lib
 
 # As in conftest.py: a warm cache skips the compiles of earlier runs.
 jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
@@ -43,31 +43,30 @@ def _config(data_dir, steps):
   return config
 
 
-def _shard_batches(exp, config, processes):
+def _shard_batches(data, config, processes):
   """The global batches of a run with `processes` processes, each drawing
   batch_size/processes examples per step from its own shard."""
   iters = []
   for i in range(processes):
     split = tfds.split_for_jax_process(config.train_split, process_index=i,
                                        process_count=processes)
-    data = input_pipeline.load_split(config, exp.builder, split, shard=False)
-    iters.append(input_pipeline.triplet_batches(
-        data, config.batch_size // processes, config.seed, 0,
+    iters.append(pipeline.triplet_batches(
+        data.load(split, shard=False), config.batch_size // processes, config.seed, 0,
         config.train_split))
   while True:
     parts = [next(it) for it in iters]
     yield {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _train(exp, batches, steps, state=None):
+def _train(setup, batches, steps, state=None):
   """(losses per step, final state) of `steps` steps from `state` (host
   arrays) or a fresh one."""
-  state = (exp.init_state() if state is None else
-           jax.device_put(state, parallel.replicated(exp.mesh)))
-  step_fn, losses = exp.train_step(), []
+  state = (setup.init() if state is None else
+           jax.device_put(state, parallel.replicated(setup.mesh)))
+  step_fn, losses = setup.train_step(), []
   for _ in range(steps):
     state, metrics = step_fn(state, parallel.global_batch(next(batches),
-                                                          exp.mesh))
+                                                          setup.mesh))
     jax.block_until_ready(state)  # avoids the CPU all-reduce deadlock
     losses.append(float(metrics['generator_total']))
   return losses, jax.device_get((state.gen_params, state.batch_stats,
@@ -90,12 +89,14 @@ def _compare(a, b, config) -> dict:
 
 def equivalence(data_dir, steps):
   config = _config(data_dir, steps)
+  data = pipeline.Data(config)
   runs, state = [], None
   for n in (1, 4):
-    exp = train.Experiment(config, parallel.make_mesh(jax.devices()[:n]))
+    setup = state_lib.Setup.create(config, data.num_classes,
+                                   parallel.make_mesh(jax.devices()[:n]))
     # One init, copied to the host: compiling it again costs seconds.
-    state = jax.device_get(exp.init_state()) if state is None else state
-    runs.append(_train(exp, _shard_batches(exp, config, 1), steps, state))
+    state = jax.device_get(setup.init()) if state is None else state
+    runs.append(_train(setup, _shard_batches(data, config, 1), steps, state))
   (loss1, params1), (loss4, params4) = runs
   report = _compare(params1, params4, config)
   report['ok'] &= bool(np.allclose(loss1, loss4, rtol=1e-5))
@@ -105,13 +106,15 @@ def equivalence(data_dir, steps):
 def reference(data_dir, steps, workdir, processes):
   config = _config(data_dir, steps)
   # The init and the step compile as in `equivalence`: a warm cache serves both.
-  init_exp = train.Experiment(config, parallel.make_mesh(jax.devices()[:1]))
-  exp = train.Experiment(config)
-  losses, params = _train(exp, _shard_batches(exp, config, processes), steps,
-                          jax.device_get(init_exp.init_state()))
+  data = pipeline.Data(config)
+  init_setup = state_lib.Setup.create(config, data.num_classes,
+                                      parallel.make_mesh(jax.devices()[:1]))
+  setup = state_lib.Setup.create(config, data.num_classes)
+  losses, params = _train(setup, _shard_batches(data, config, processes),
+                          steps, jax.device_get(init_setup.init()))
   manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
   saved = jax.device_get(manager.restore(
-      steps, args=ocp.args.StandardRestore(exp.abstract_state())))
+      steps, args=ocp.args.StandardRestore(setup.abstract_state())))
   saved = (saved.gen_params, saved.batch_stats, saved.adv_params)
   return {'losses': losses, **_compare(params, saved, config)}
 

@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from dvae_jax.runtime import aot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -12,12 +14,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _run(*args, timeout=300):
   return subprocess.run(
       [sys.executable, '-m', 'dvae_jax.cli.aot_check',
-       '--config=configs/default.py:tiny', '--num_classes=10', *args],
+       '--config=configs/default.py:tiny', *args],
       cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def test_reports_per_device_memory_and_a_verdict():
-  result = _run('--num_devices=2', '--device_memory_gb=0.001')
+  result = _run('--num_classes=10', '--num_devices=2',
+                '--device_memory_gb=0.001')
   assert 'on 2 cpu device(s), global batch 8 (4 per device)' in result.stdout
   peak = float(re.search(r'peak\s+([\d.]+) MiB', result.stdout).group(1))
   assert 0.5 < peak < 100, result.stdout
@@ -26,10 +29,26 @@ def test_reports_per_device_memory_and_a_verdict():
 
 
 def test_batch_not_divisible_by_devices_is_a_user_error():
-  result = _run('--num_devices=3')
+  result = _run('--num_classes=10', '--num_devices=3')
   assert result.returncode == 2
   assert 'error: config.batch_size=8 is not divisible by the 3 devices' in (
       result.stderr)
+
+
+def test_class_count_of_an_npz_dataset_is_read_from_it(tmp_path):
+  """With --config.data_path the count comes from that data (3 classes),
+  not from config.dataset; nothing needs passing, nothing is built."""
+  rng = np.random.default_rng(0)
+  np.savez(tmp_path / 'faces.npz',
+           images=rng.integers(0, 256, (12, 32, 32, 3), np.uint8),
+           labels=np.repeat(np.arange(3), 4))
+  data = (f'--config.data_path={tmp_path}/faces.npz',
+          f'--config.data_dir={tmp_path}/tfds',
+          '--config.model.disc_width=64')  # the count weighs in the estimate
+  told, read = _run(*data, '--num_classes=3'), _run(*data)
+  assert read.returncode == 0, read.stderr[-2000:]
+  assert read.stdout == told.stdout
+  assert not (tmp_path / 'tfds').exists()
 
 
 def test_peak_counts_donated_state_once():

@@ -4,7 +4,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from configs import default
-from dvae_jax.data import checks as data_checks
+from dvae_jax.data import pipeline
 from dvae_jax.runtime import errors
 
 
@@ -20,8 +20,8 @@ def _features(image=(32, 32, 3), num_classes=5, label='class_label'):
 
 def test_fitting_features_pass():
   config = default.get_config('tiny')
-  data_checks.check_features(config, _features())
-  data_checks.check_features(config, _features(image=(28, 28, 1)))  # to RGB
+  pipeline.check_features(config, _features())
+  pipeline.check_features(config, _features(image=(28, 28, 1)))  # to RGB
 
 
 @pytest.mark.parametrize('features,overrides,message', [
@@ -45,4 +45,4 @@ def test_bad_features_are_user_errors(features, overrides, message):
   config = default.get_config('tiny')
   config.update(overrides)
   with pytest.raises(errors.UserError, match=message):
-    data_checks.check_features(config, features)
+    pipeline.check_features(config, features)

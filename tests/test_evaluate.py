@@ -6,9 +6,10 @@ import os
 import pytest
 from etils import epath
 
+from dvae_jax.data import pipeline as input_pipeline
+from dvae_jax.evaluation import evaluate, families, inference, metric_keys
 from dvae_jax.runtime import errors
 from dvae_jax.training import loop as train
-from dvae_jax.evaluation import evaluate, families, inference, metric_keys
 
 FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',
            'prior_samples')
@@ -57,7 +58,7 @@ def test_evaluates_into_a_workdir_on_a_non_local_file_system(
   config, workdir, _ = finished_run
   monkeypatch.chdir(tmp_path)  # where os calls on 'ram://...' would write
   loaded = inference.load_model(workdir, config)
-  metrics = evaluate.evaluate_model(config, train.Experiment(config),
+  metrics = evaluate.evaluate_model(config, input_pipeline.Data(config),
                                     loaded.model, loaded.step, ram_workdir)
   with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
     assert metrics == json.load(f)
@@ -75,9 +76,9 @@ def test_config_chooses_the_metric_families(finished_run):
   config, workdir, _ = finished_run
   config = config.copy_and_resolve_references()
   loaded = inference.load_model(workdir, config)
-  exp = train.Experiment(config)
+  data = input_pipeline.Data(config)
   config.eval.metrics = ('unseen,ground_truth',)  # as the command line gives
-  metrics = evaluate.evaluate_model(config, exp, loaded.model, loaded.step,
+  metrics = evaluate.evaluate_model(config, data, loaded.model, loaded.step,
                                     workdir, write=False)
   with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
     everything = json.load(f)
@@ -86,7 +87,7 @@ def test_config_chooses_the_metric_families(finished_run):
   config.eval.metrics = ('probes', 'swapz')
   with pytest.raises(errors.UserError, match="'swapz', which is no metric "
                      'family; choose from probes, baseline, swaps'):
-    evaluate.evaluate_model(config, exp, loaded.model, loaded.step, workdir,
+    evaluate.evaluate_model(config, data, loaded.model, loaded.step, workdir,
                             write=False)
 
 

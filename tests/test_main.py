@@ -1,10 +1,15 @@
 """The command line a user types, run as a subprocess."""
 import json
+import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
+
+from dvae_jax.cli import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,6 +29,25 @@ def test_cli_trains_the_tiny_config(tmp_path, glyphs_data_dir):
   with open(tmp_path / 'summary.json') as f:
     assert json.load(f)['step'] == 2
   assert (tmp_path / 'swap_grid.png').exists()
+  # The console: a progress line per log interval, no library INFO lines.
+  assert re.search(r'step 2/2 \(100%\), [\d.]+ steps/s, ETA 0 s; '
+                   r'reconstruction [\d.]+', result.stderr), result.stderr
+  assert 'logging_writer.py' not in result.stderr  # clu's metric lines
+  assert 'reader.py' not in result.stderr  # tfds
+
+
+@pytest.mark.parametrize('verbose', [False, True])
+def test_console_keeps_library_info_lines_for_verbose_only(verbose):
+  console = common.Console(verbose)
+  record = lambda path, level: logging.LogRecord('absl', level, path, 1, 'm',
+                                                 (), None)
+  library = '/venv/site-packages/tensorflow_datasets/core/reader.py'
+  ours = '/repo/dvae_jax/training/loop.py'
+  assert console.filter(record(library, logging.INFO)) == verbose
+  assert console.filter(record(library, logging.WARNING))
+  assert console.filter(record(ours, logging.INFO))
+  orbax = '/venv/site-packages/orbax/checkpoint/manager.py'
+  assert not console.filter(record(orbax, logging.INFO))  # every save
 
 
 def test_cli_user_error_is_one_line(tmp_path, glyphs_data_dir):
@@ -81,10 +105,28 @@ def test_cli_batch_not_divisible_by_devices(tmp_path, glyphs_data_dir):
        f'--config.data_dir={glyphs_data_dir}', '--config.batch_size=8'],
       cwd=REPO, capture_output=True, text=True, timeout=120,
       env={**os.environ, 'JAX_PLATFORMS': 'cpu',
-           'XLA_FLAGS': '--xla_force_host_platform_device_count=3'})
+           'JAX_NUM_CPU_DEVICES': '3'})
   _fails_in_one_line(result, 'error: config.batch_size=8 is not divisible by '
                      'the 3 devices; set --config.batch_size to a multiple '
                      'of 3')
+
+
+def test_cli_evaluate_on_devices_the_batch_does_not_divide(finished_run,
+                                                          tmp_path):
+  """--mode=evaluate trains nothing: the training batch (8) need not divide
+  the 3 devices it evaluates on."""
+  config, workdir, _ = finished_run
+  copy = tmp_path / 'run'
+  shutil.copytree(workdir, copy)
+  (copy / 'eval' / 'metrics.json').unlink()
+  result = subprocess.run(
+      [sys.executable, '-m', 'dvae_jax.main',
+       '--config=configs/default.py:tiny', f'--workdir={copy}',
+       f'--config.data_dir={config.data_dir}', '--mode=evaluate'],
+      cwd=REPO, capture_output=True, text=True, timeout=300,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu', 'JAX_NUM_CPU_DEVICES': '3'})
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (copy / 'eval' / 'metrics.json').exists()
 
 
 def test_cli_unwritable_workdir(tmp_path):

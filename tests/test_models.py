@@ -1,11 +1,14 @@
-"""Shapes of every module, and the up-convolution's equivalence to ConvTranspose."""
+"""The networks: shapes, what each adversary compares, the up-convolution's
+equivalence to ConvTranspose."""
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import default
 from dvae_jax.model import networks as models
+from dvae_jax.runtime import errors
 
 
 @pytest.mark.parametrize('size', [32, 64])
@@ -59,17 +62,61 @@ def test_label_discriminator_depends_on_label():
   assert not np.allclose(a, b)
 
 
-def test_pair_discriminator_shape():
-  x = jnp.ones((3, 32, 32, 1))
+def _batch_and_fakes(b=2, size=8):
+  """Images whose every pixel holds its (example, group) number, so that
+  where an input came from can be read off it."""
+  ids = np.arange(b * 3, dtype=np.float32).reshape(b, 3)
+  images = np.broadcast_to(ids[:, :, None, None, None], (b, 3, size, size, 1))
+  labels = (10 * np.arange(b)[:, None] + np.array([1, 1, 2])).astype(np.int32)
+  fakes = -1 - np.broadcast_to(np.arange(b * 2, dtype=np.float32).reshape(
+      b, 2)[:, :, None, None, None], (b, 2, size, size, 1))
+  return {'images': images, 'labels': labels}, fakes
+
+
+def test_label_discriminator_sees_fakes_with_the_label_of_their_s():
+  batch, fakes = _batch_and_fakes()
+  d = models.LabelDiscriminator(width=4, num_classes=30)
+  (real_x, real_y), (fake_x, fake_y) = d.real_and_fake(batch, fakes)
+  # Real: (x2, id2), (x3, id3); fake (Dec(s2, z3), id2), (Dec(s3, z2), id3).
+  np.testing.assert_array_equal(real_x[:, 0, 0, 0], [1, 2, 4, 5])
+  np.testing.assert_array_equal(real_y, [1, 2, 11, 12])
+  np.testing.assert_array_equal(fake_x[:, 0, 0, 0], [-1, -2, -3, -4])
+  np.testing.assert_array_equal(fake_y, real_y)
+  variables = d.init(jax.random.key(0),
+                     *d.init_inputs(real_x, real_y), train=False)
+  assert d.apply(variables, fake_x, fake_y, train=False).shape == (4,)
+
+
+def test_pair_discriminator_compares_x1_with_x2_or_a_fake():
+  batch, fakes = _batch_and_fakes()
   d = models.PairDiscriminator(width=4)
-  variables = d.init(jax.random.key(1), x, x, train=False)
-  assert d.apply(variables, x, -x, train=False).shape == (3,)
+  (real_a, real_b), (fake_a, fake_b) = d.real_and_fake(batch, fakes)
+  np.testing.assert_array_equal(real_a[:, 0, 0, 0], [0, 3])  # x1
+  np.testing.assert_array_equal(real_b[:, 0, 0, 0], [1, 4])  # x2, same class
+  np.testing.assert_array_equal(fake_a, real_a)
+  np.testing.assert_array_equal(fake_b[:, 0, 0, 0], [-1, -3])  # Dec(s2, z3)
+  variables = d.init(jax.random.key(0),
+                     *d.init_inputs(real_a, batch['labels'][:, 0]),
+                     train=False)
+  logits = d.apply(variables, fake_a, fake_b, train=False)
+  assert not np.allclose(logits, d.apply(variables, real_a, real_b,
+                                         train=False))
 
 
-def test_z_classifier_shape():
-  clf = models.ZClassifier(num_classes=11, hidden=8)
-  variables = clf.init(jax.random.key(0), jnp.zeros((4, 5)))
-  assert clf.apply(variables, jnp.zeros((4, 5))).shape == (4, 11)
+def test_weight_grad_chunk_reaches_every_network():
+  config = default.get_config('tiny')
+  config.model.weight_grad_chunk = 4
+  networks = models.build_networks(config, num_classes=10)
+  assert networks.encoder.weight_grad_chunk == 4
+  assert networks.decoder.weight_grad_chunk == 4
+  assert networks.discriminator.weight_grad_chunk == 4
+
+
+def test_negative_weight_grad_chunk_is_a_user_error():
+  config = default.get_config('tiny')
+  config.model.weight_grad_chunk = -1
+  with pytest.raises(errors.UserError, match='weight_grad_chunk'):
+    models.build_networks(config, num_classes=10)
 
 
 def test_reparameterize_moments():

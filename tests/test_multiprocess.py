@@ -24,6 +24,7 @@ def _launch(workdir, data_dir, steps):
   return result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # two bounded subprocesses; cold compiles, 2 cores
 def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
                                                     glyphs_data_dir):

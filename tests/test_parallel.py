@@ -8,6 +8,7 @@ from dvae_jax.runtime import distributed, parallel
 from dvae_jax.data import pipeline as input_pipeline
 
 
+@pytest.mark.slow
 def test_one_and_four_devices_give_the_same_steps(run_worker, glyphs_data_dir):
   report = run_worker('equivalence', glyphs_data_dir, 3, devices=4)
   assert report['devices'] == 4

@@ -95,6 +95,7 @@ with preemption.StopOnSignal(sync_every=2) as stop:
 '''
 
 
+@pytest.mark.slow
 def test_processes_agree_on_the_stop_step():
   import socket
   with socket.socket() as s:

@@ -1,31 +1,33 @@
-"""state.py: how the networks are built from the config."""
+"""state.Setup: the one construction path of a train state."""
 import jax
-import pytest
+import numpy as np
 
 from configs import default
-from dvae_jax.runtime import errors
+from dvae_jax.runtime import parallel
 from dvae_jax.training import state as state_lib
 
 
-def test_weight_grad_chunk_is_automatic_on_one_cpu_device():
-  expected = 8 if (jax.default_backend() == 'cpu' and
-                   jax.device_count() == 1) else 0
-  assert state_lib.weight_grad_chunk(None) == expected
-  assert state_lib.weight_grad_chunk(0) == 0
-  assert state_lib.weight_grad_chunk(16) == 16
-
-
-def test_weight_grad_chunk_reaches_every_network():
+def test_abstract_state_is_the_init_state_without_values():
+  """What a restore (and the AOT check) targets is what init makes: the same
+  tree, shapes, dtypes and shardings."""
   config = default.get_config('tiny')
-  config.model.weight_grad_chunk = 4
-  networks = state_lib.build_networks(config, num_classes=10)
-  assert networks.encoder.weight_grad_chunk == 4
-  assert networks.decoder.weight_grad_chunk == 4
-  assert networks.discriminator.weight_grad_chunk == 4
+  config.loss.z_classifier = 1.0
+  setup = state_lib.Setup.create(config, 7, parallel.make_mesh())
+  abstract, state = setup.abstract_state(), setup.init()
+  assert (jax.tree.structure(abstract) == jax.tree.structure(state))
+  for a, x in zip(jax.tree.leaves(abstract), jax.tree.leaves(state)):
+    assert (a.shape, a.dtype) == (x.shape, x.dtype)
+    assert a.sharding.is_equivalent_to(x.sharding, x.ndim)
+  head = state.adv_params['z_classifier']['Dense_2']['kernel']
+  assert head.shape[-1] == 7  # the class count sizes the adversaries
 
 
-def test_negative_weight_grad_chunk_is_a_user_error():
+def test_init_is_a_function_of_the_seed():
   config = default.get_config('tiny')
-  config.model.weight_grad_chunk = -1
-  with pytest.raises(errors.UserError, match='weight_grad_chunk'):
-    state_lib.build_networks(config, num_classes=10)
+  a = state_lib.Setup.create(config, 5).init()
+  b = state_lib.Setup.create(config, 5).init()
+  config.seed = 1
+  c = state_lib.Setup.create(config, 5).init()
+  jax.tree.map(np.testing.assert_array_equal, a.gen_params, b.gen_params)
+  assert not np.array_equal(a.gen_params['encoder']['s_head']['kernel'],
+                            c.gen_params['encoder']['s_head']['kernel'])

@@ -5,26 +5,25 @@ import numpy as np
 import pytest
 
 from configs import default
-from dvae_jax.runtime import parallel
+from conftest import count_traces
+from dvae_jax.model import losses, networks as models
+from dvae_jax.runtime import errors, parallel
 from dvae_jax.training import state as state_lib, step as train_step_lib
 
 NUM_CLASSES = 5
 
 
 def _setup(adversary='label', z_classifier=0.0, dtype='float32',
-           z_classifier_input='sample'):
+           z_classifier_input='sample', reverse_cycle=0.0):
+  """(config, setup) of the tiny config on one device."""
   config = default.get_config('tiny')
   config.adversary = adversary
   config.loss.z_classifier = z_classifier
   config.loss.z_classifier_input = z_classifier_input
+  config.loss.reverse_cycle = reverse_cycle
   config.model.dtype = dtype
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  mesh = parallel.make_mesh(jax.devices()[:1])
-  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, (32, 32, 3),
-                                config.model.z_dim, mesh)
-  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
-  return config, init, step, mesh
+  return config, state_lib.Setup.create(
+      config, NUM_CLASSES, parallel.make_mesh(jax.devices()[:1]))
 
 
 def _batch(config, seed=0):
@@ -39,12 +38,15 @@ def _batch(config, seed=0):
 @pytest.mark.parametrize('adversary,z_classifier', [
     ('label', 0.0), ('pair', 0.0), ('none', 0.0), ('label', 1.0)])
 def test_step_compiles_once_and_reports_every_term(adversary, z_classifier):
-  config, init, step, mesh = _setup(adversary, z_classifier)
-  state = init(jax.random.key(0))
-  for seed in range(3):
-    state, metrics = step(state, parallel.global_batch(_batch(config, seed),
-                                                        mesh))
-  assert step._cache_size() == 1
+  config, setup = _setup(adversary, z_classifier)
+  step = setup.train_step()
+  state, _ = step(setup.init(),
+                  parallel.global_batch(_batch(config), setup.mesh))
+  with count_traces() as traces:
+    for seed in (1, 2):
+      state, metrics = step(state, parallel.global_batch(_batch(config, seed),
+                                                          setup.mesh))
+  assert traces == []  # compiled once
   assert int(state.step) == 3
   expected = {'reconstruction', 'swap', 'kl', 'generator_total',
               'generator_grad_norm', 'adversary_grad_norm'}
@@ -61,9 +63,9 @@ def test_step_compiles_once_and_reports_every_term(adversary, z_classifier):
 
 @pytest.mark.parametrize('z_input', ['sample', 'mean'])
 def test_z_classifier_sees_samples_or_means(z_input):
-  config, init, step, mesh = _setup('none', 1.0, z_classifier_input=z_input)
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  state = init(jax.random.key(0))
+  config, setup = _setup('none', 1.0, z_classifier_input=z_input)
+  networks, mesh = setup.networks, setup.mesh
+  state = setup.init()
   batch = _batch(config)
   flat = batch['images'].reshape((-1, 32, 32, 3))
   (_, z_mean, z_logvar), _ = networks.encoder.apply(
@@ -72,22 +74,19 @@ def test_z_classifier_sees_samples_or_means(z_input):
       flat, train=True, mutable=['batch_stats'])
   if z_input == 'sample':
     z_rng = train_step_lib.step_rngs(config.seed, state.step)[0]
-    z_mean = state_lib.models.reparameterize(z_rng, z_mean, z_logvar)
+    z_mean = models.reparameterize(z_rng, z_mean, z_logvar)
   logits = networks.z_classifier.apply(
       {'params': state.adv_params['z_classifier']}, z_mean)
-  expected = float(train_step_lib.losses.classification_loss(
+  expected = float(losses.classification_loss(
       logits, batch['labels'].reshape(-1)))
-  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['z_classifier'], expected, rtol=1e-5)
 
 
 def test_reverse_cycle_term_by_hand():
-  config, init, _, mesh = _setup('none')
-  config.loss.reverse_cycle = 1.0
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
-  state = init(jax.random.key(0))
+  config, setup = _setup('none', reverse_cycle=1.0)
+  networks, mesh = setup.networks, setup.mesh
+  state = setup.init()
   batch = _batch(config)
   b = config.batch_size
 
@@ -105,7 +104,7 @@ def test_reverse_cycle_term_by_hand():
   cycled = apply('decoder', s.reshape(b, 3, -1)[:, 2], z_prior)
   _, z_back, _ = apply('encoder', cycled)
   expected = float(jnp.mean(jnp.abs(z_back - z_prior)))
-  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['reverse_cycle'], expected, rtol=1e-5)
   # The generator total includes it with its weight.
   without = (metrics['generator_total'] - metrics['reconstruction'] *
@@ -117,17 +116,17 @@ def test_reverse_cycle_term_by_hand():
 def test_bad_z_classifier_input_is_a_user_error():
   config = default.get_config('tiny')
   config.loss.z_classifier_input = 'median'
-  with pytest.raises(state_lib.errors.UserError, match='z_classifier_input'):
-    state_lib.build_networks(config, NUM_CLASSES)
+  with pytest.raises(errors.UserError, match='z_classifier_input'):
+    models.build_networks(config, NUM_CLASSES)
 
 
 def test_step_is_a_pure_function_of_state_and_batch():
-  config, init, step, mesh = _setup()
-  batch = _batch(config)
+  config, setup = _setup()
+  step, batch = setup.train_step(), _batch(config)
   results = []
   for _ in range(2):
-    state, metrics = step(init(jax.random.key(0)),
-                          parallel.global_batch(batch, mesh))
+    state, metrics = step(setup.init(),
+                          parallel.global_batch(batch, setup.mesh))
     results.append((jax.device_get(state.gen_params), float(
         metrics['generator_total'])))
   assert results[0][1] == results[1][1]
@@ -137,20 +136,20 @@ def test_step_is_a_pure_function_of_state_and_batch():
 def test_noise_depends_on_the_step():
   """The rng is folded from state.step: the same state at another step draws
   other z noise, so the KL-free reconstruction differs."""
-  config, init, step, mesh = _setup('none')
-  batch = parallel.global_batch(_batch(config), mesh)
-  state = init(jax.random.key(0))
-  _, m0 = step(state, batch)
-  state = init(jax.random.key(0)).replace(step=jnp.array(7, jnp.int32))
+  config, setup = _setup('none')
+  step = setup.train_step()
+  batch = parallel.global_batch(_batch(config), setup.mesh)
+  _, m0 = step(setup.init(), batch)
+  state = setup.init().replace(step=jnp.array(7, jnp.int32))
   _, m7 = step(state, batch)
   assert float(m0['reconstruction']) != float(m7['reconstruction'])
 
 
 def test_generator_learns_a_fixed_batch():
-  config, init, step, mesh = _setup()
-  batch = parallel.global_batch(_batch(config), mesh)
-  state = init(jax.random.key(0))
-  state, first = step(state, batch)
+  config, setup = _setup()
+  step = setup.train_step()
+  batch = parallel.global_batch(_batch(config), setup.mesh)
+  state, first = step(setup.init(), batch)
   first = float(first['reconstruction'] + first['swap'])
   for _ in range(30):
     state, metrics = step(state, batch)
@@ -158,10 +157,10 @@ def test_generator_learns_a_fixed_batch():
 
 
 def test_batch_stats_and_both_players_update():
-  config, init, step, mesh = _setup('label', 1.0)
-  state0 = jax.device_get(init(jax.random.key(0)))
-  state1, _ = step(init(jax.random.key(0)),
-                   parallel.global_batch(_batch(config), mesh))
+  config, setup = _setup('label', 1.0)
+  state0 = jax.device_get(setup.init())
+  state1, _ = setup.train_step()(
+      setup.init(), parallel.global_batch(_batch(config), setup.mesh))
   state1 = jax.device_get(state1)
   for field in ('gen_params', 'batch_stats', 'adv_params'):
     changed = jax.tree.leaves(jax.tree.map(
@@ -170,56 +169,13 @@ def test_batch_stats_and_both_players_update():
     assert all(changed), field
 
 
-def _noise_driven(path) -> bool:
-  """Leaves moved by rounding noise alone: an UpConv bias feeds a batch norm,
-  so its true gradient is 0 and Adam turns float noise into +-lr steps (and
-  the decoder's running means follow it). Two correct programs differ there."""
-  keys = jax.tree_util.keystr(path)
-  return ('UpConv' in keys and 'bias' in keys) or (
-      "['decoder']" in keys and "['mean']" in keys)
-
-
-def test_multi_step_equals_single_steps():
-  """k steps scanned in one call give the states and metrics of k calls."""
-  k = 3
-  config, init, step, mesh = _setup()
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  multi = train_step_lib.make_multi_step(networks, gen_tx, adv_tx, config,
-                                         mesh, k)
-  batches = [_batch(config, seed) for seed in range(k)]
-  state = init(jax.random.key(0))
-  single_metrics = []
-  for batch in batches:
-    state, metrics = step(state, parallel.global_batch(batch, mesh))
-    single_metrics.append(metrics)
-  single_state, single_metrics = jax.device_get((state, single_metrics))
-  stacked = jax.tree.map(lambda *xs: np.stack(xs), *batches)
-  scan_state, scan_metrics = jax.device_get(
-      multi(init(jax.random.key(0)), stacked))
-
-  assert int(scan_state.step) == k
-  for i in range(k):
-    for name, value in single_metrics[i].items():
-      np.testing.assert_allclose(scan_metrics[name][i], value, rtol=1e-5,
-                                 err_msg=f'step {i} {name}')
-
-  def close(path, a, b):
-    if _noise_driven(path):
-      np.testing.assert_allclose(a, b, atol=k * config.learning_rate)
-    else:
-      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
-                                 err_msg=jax.tree_util.keystr(path))
-  jax.tree_util.tree_map_with_path(close, scan_state, single_state)
-
-
 def test_bfloat16_compute_step_is_finite():
   """config.model.dtype=bfloat16: bf16 compute, float32 params and losses."""
-  config, init, step, mesh = _setup(dtype='bfloat16')
-  state = init(jax.random.key(0))
+  config, setup = _setup(dtype='bfloat16')
+  step, state = setup.train_step(), setup.init()
   for seed in range(2):
     state, metrics = step(state, parallel.global_batch(_batch(config, seed),
-                                                        mesh))
+                                                        setup.mesh))
   assert all(np.isfinite(float(v)) for v in metrics.values())
   assert all(leaf.dtype == jnp.float32
              for leaf in jax.tree.leaves(state.gen_params))
@@ -227,15 +183,14 @@ def test_bfloat16_compute_step_is_finite():
 
 
 def test_s_classifier_and_z_independence_terms_by_hand():
-  config, _, _, mesh = _setup('none')
+  config = default.get_config('tiny')
+  config.adversary = 'none'
   config.loss.s_classifier = 0.7
   config.loss.z_independence = 0.3
-  networks = state_lib.build_networks(config, NUM_CLASSES)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, (32, 32, 3),
-                                config.model.z_dim, mesh)
-  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
-  state = init(jax.random.key(0))
+  setup = state_lib.Setup.create(config, NUM_CLASSES,
+                                 parallel.make_mesh(jax.devices()[:1]))
+  networks, mesh = setup.networks, setup.mesh
+  state = setup.init()
   assert state.gen_params['s_classifier']['kernel'].shape == (
       config.model.s_dim, NUM_CLASSES)
   batch = _batch(config)
@@ -249,8 +204,8 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   logits = np.asarray(s) @ np.asarray(head['kernel']) + np.asarray(head['bias'])
   log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
   expected_ce = -np.mean(log_p[np.arange(len(labels)), labels])
-  expected_dep = float(train_step_lib.losses.label_dependence(z_mean, labels))
-  _, metrics = step(state, parallel.global_batch(batch, mesh))
+  expected_dep = float(losses.label_dependence(z_mean, labels))
+  _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['s_classification'], expected_ce,
                              rtol=1e-5)
   np.testing.assert_allclose(metrics['z_label_dependence'], expected_dep,
@@ -265,9 +220,9 @@ def test_s_classifier_and_z_independence_terms_by_hand():
 def test_fixed_z_noise_has_no_variance_head():
   config = default.get_config('tiny')
   config.model.z_noise_std = 0.5
-  networks = state_lib.build_networks(config, NUM_CLASSES)
+  encoder, _ = models.build_coders(config)
   x = jnp.zeros((2, 32, 32, 3))
-  variables = networks.encoder.init(jax.random.key(0), x, train=False)
+  variables = encoder.init(jax.random.key(0), x, train=False)
   assert 'z_logvar_head' not in variables['params']
-  _, _, logvar = networks.encoder.apply(variables, x, train=False)
+  _, _, logvar = encoder.apply(variables, x, train=False)
   np.testing.assert_allclose(logvar, np.log(0.25), rtol=1e-6)

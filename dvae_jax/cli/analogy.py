@@ -20,10 +20,9 @@ dropped) and an image of another size is resized to the model's size (square
 images keep their shape; others are stretched), with a warning.
 """
 import os
-import sys
 from typing import Sequence
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from dvae_jax.cli import common  # first: it quiets TensorFlow
 
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
@@ -146,20 +145,10 @@ def run(workdir: str, identity: Sequence[str], pose: Sequence[str], out: str,
   return image
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  import tensorflow as tf
-  tf.config.set_visible_devices([], 'GPU')  # the accelerators belong to JAX
-  from dvae_jax.cli import logs
-  logging.get_absl_handler().addFilter(logs.DropLibraryChatter())
-  try:
-    run(FLAGS.workdir, FLAGS.identity, FLAGS.pose, FLAGS.out, FLAGS.scale)
-  except errors.UserError as e:  # one line, not a traceback
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+def main():
+  run(FLAGS.workdir, FLAGS.identity, FLAGS.pose, FLAGS.out, FLAGS.scale)
   print(FLAGS.out)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main)

@@ -7,10 +7,9 @@ pod is rented; --platform=local uses this machine's accelerators instead.
 Exits 1 when the estimate exceeds --device_memory_gb (or the device's own
 limit).
 """
-import os
 import sys
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from dvae_jax.cli import common  # first: it quiets TensorFlow
 
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
@@ -25,19 +24,20 @@ flags.DEFINE_enum('platform', 'cpu', ['cpu', 'local'], "'cpu': num_devices "
 flags.DEFINE_float('device_memory_gb', None, 'Memory of one target device in '
                    'GiB (e.g. 16 for a TPU v5e chip, 80 for an H100).')
 flags.DEFINE_integer('num_classes', None, 'Label count (default: from the '
-                     "dataset's metadata).", lower_bound=2)
+                     "features of the config's dataset or data_path; nothing "
+                     'is downloaded or built).', lower_bound=2)
 flags.mark_flags_as_required(['config'])
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+def main():
   import jax  # after flag parsing; the CPU device count is set before use
   if FLAGS.platform == 'cpu':
     jax.config.update('jax_platforms', 'cpu')
     if FLAGS.num_devices:
       jax.config.update('jax_num_cpu_devices', FLAGS.num_devices)
-  from dvae_jax.runtime import aot, errors, parallel
+  from dvae_jax.data import pipeline
+  from dvae_jax.runtime import aot, parallel
+  from dvae_jax.training import state
   devices = jax.devices()
   n = FLAGS.num_devices or len(devices)
   if n > len(devices):
@@ -45,13 +45,13 @@ def main(argv):
                          f'{len(devices)} {devices[0].platform} devices; use '
                          '--platform=cpu for fake ones')
   config = FLAGS.config
-  try:
-    num_classes = FLAGS.num_classes or aot.num_classes_of(config)
-    report = aot.memory_report(config, parallel.make_mesh(devices[:n]),
-                               num_classes)
-  except errors.UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  # The dataset's features only: nothing is downloaded or built.
+  num_classes = FLAGS.num_classes or pipeline.Data(config,
+                                                   prepare=False).num_classes
+  mesh = parallel.make_mesh(devices[:n])
+  setup = state.Setup.create(config, num_classes, mesh)
+  report = aot.memory_report(setup.train_step(), setup.abstract_state(),
+                             config, mesh)
   limit = (int(FLAGS.device_memory_gb * aot.GIB) if FLAGS.device_memory_gb
            else aot.device_memory_limit(devices[0]))
   print(aot.format_report(report, limit))
@@ -59,4 +59,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main)

@@ -12,16 +12,16 @@ no spread). --metric=KEY (repeated) picks other metrics.json keys than the
 headline ones.
 """
 import math
-import sys
 from typing import Dict, List, Sequence, Tuple
 
 from absl import app
 from absl import flags
 from etils import epath
 
+from dvae_jax.cli import common
+from dvae_jax.evaluation import metric_keys, report
 from dvae_jax.runtime import errors
 from dvae_jax.runtime import workdir as workdir_lib
-from dvae_jax.evaluation import metric_keys, report
 
 # (metrics.json key, column title, kind): the headline numbers of RESULTS.md.
 COLUMNS = tuple((m.key, m.column, m.kind) for m in metric_keys.METRICS
@@ -90,20 +90,15 @@ def parse_run(spec: str) -> Tuple[str, List[str]]:
   return name, workdirs
 
 
-def main(argv):
-  del argv
+def main():
   if not _RUN.value:
     raise app.UsageError('give at least one --run=NAME=WORKDIR[,WORKDIR...]')
-  try:
-    runs = {}
-    for spec in _RUN.value:
-      name, workdirs = parse_run(spec)
-      runs[name] = [load_metrics(d) for d in workdirs]
-  except errors.UserError as e:  # one line, not a traceback
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  runs = {}
+  for spec in _RUN.value:
+    name, workdirs = parse_run(spec)
+    runs[name] = [load_metrics(d) for d in workdirs]
   print(table(runs, columns_for(_METRIC.value) if _METRIC.value else COLUMNS))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main, tensorflow=False)

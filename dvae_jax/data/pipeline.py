@@ -15,10 +15,9 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dvae_jax.data import datasets  # noqa: F401  registers our tfds builders
-from dvae_jax.data import checks as data_checks
 from dvae_jax.data.class_index import ClassIndex
-from dvae_jax.runtime import errors
 from dvae_jax.data.datasets import folder, sources
+from dvae_jax.runtime import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +36,45 @@ class DatasetInfo:
   factor_names: tuple  # names of the known nuisance factors, may be empty
 
 
-def get_builder(config) -> tfds.core.DatasetBuilder:
-  """The tfds builder of config.dataset (or of config.data_path), prepared.
+def check_features(config, features) -> None:
+  """Raises a UserError naming the problem and the fix; `features` is a
+  tfds FeaturesDict (builder.info.features)."""
+  name = config.dataset
+  for key, flag in ((config.image_key, 'image_key'),
+                    (config.label_key, 'label_key')):
+    if key not in features:
+      raise errors.UserError(
+          f'dataset {name!r} has no feature {key!r} (it has '
+          f'{sorted(features.keys())}); set --config.{flag} to one of them')
+  num_classes = getattr(features[config.label_key], 'num_classes', None)
+  if not num_classes:
+    raise errors.UserError(
+        f'feature {config.label_key!r} of {name!r} is not a class label; set '
+        '--config.label_key to a tfds ClassLabel feature')
+  if num_classes < 2:
+    raise errors.UserError(
+        f'dataset {name!r} has {num_classes} class; the method needs at least '
+        'two classes (x3 must be able to differ from x1): use another dataset')
+  shape = tuple(features[config.image_key].shape)
+  if len(shape) != 3:
+    raise errors.UserError(
+        f'images of {name!r} have shape {shape}; dvae_jax needs (height, '
+        'width, channels) images: set --config.image_key to such a feature '
+        'or add a channel axis to the dataset')
+  channels = shape[-1]
+  convertible = (1, 3)  # grayscale <-> RGB
+  if channels is not None and channels != config.channels and not (
+      channels in convertible and config.channels in convertible):
+    raise errors.UserError(
+        f'images of {name!r} have {channels} channels and config.channels='
+        f'{config.channels}; only 1 <-> 3 channels are converted: set '
+        f'--config.channels={channels} or convert the images to 1 or 3 '
+        'channels')
+
+
+def get_builder(config, prepare: bool = True) -> tfds.core.DatasetBuilder:
+  """The tfds builder of config.dataset (or of config.data_path), prepared
+  unless `prepare` is False (its features are known either way).
 
   Our own builders build offline from their files; a catalog dataset that
   cannot be downloaded fails within seconds with the fix (sources.prepare).
@@ -54,7 +90,8 @@ def get_builder(config) -> tfds.core.DatasetBuilder:
           f'unknown dataset {config.dataset!r}: set --config.dataset to a tfds '
           "name such as 'dvae_glyphs/res32' or 'mnist', or --config.data_path "
           'to a folder of labeled images') from e
-  return sources.prepare(builder, config.get('manual_dir'))
+  return sources.prepare(builder, config.get('manual_dir')) if prepare else (
+      builder)
 
 
 def _factor_keys(config, builder) -> tuple:
@@ -72,7 +109,7 @@ def _factor_keys(config, builder) -> tuple:
 
 def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
   features = builder.info.features
-  data_checks.check_features(config, features)
+  check_features(config, features)
   keys = _factor_keys(config, builder)
   factor_names = keys
   if keys == ('factors',):
@@ -82,6 +119,27 @@ def dataset_info(config, builder: tfds.core.DatasetBuilder) -> DatasetInfo:
       num_classes=features[config.label_key].num_classes,
       image_shape=(config.image_size, config.image_size, config.channels),
       factor_names=factor_names)
+
+
+class Data:
+  """A config's dataset: its tfds builder, what the model needs to know of it
+  (`info`) and its splits (`load`). Reads no images until `load`; with
+  prepare=False nothing is downloaded or built either, and only `info` works
+  (what the ahead-of-time check needs)."""
+
+  def __init__(self, config, prepare: bool = True):
+    self.config = config
+    self.builder = get_builder(config, prepare)
+    self.info = dataset_info(config, self.builder)
+
+  @property
+  def num_classes(self) -> int:
+    return self.info.num_classes
+
+  def load(self, split: str, shard: bool = True,
+           max_examples: Optional[int] = None) -> SplitData:
+    """(This process's shard of, when shard) a split in memory."""
+    return load_split(self.config, self.builder, split, shard, max_examples)
 
 
 def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:

@@ -15,6 +15,7 @@ import threadpoolctl
 from absl import logging
 from etils import epath
 
+from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import (families, figures, metric_keys, report,
                                  visualize)
 from dvae_jax.evaluation.inference import Model
@@ -34,21 +35,21 @@ def _timed(name: str, i: int, n: int):
   logging.info('eval: %s took %.1f s', name, time.time() - start)
 
 
-def evaluate_model(config, exp, model: Model, step: int, workdir: str,
+def evaluate_model(config, data: input_pipeline.Data, model: Model, step: int, workdir: str,
                    writer=None, write: bool = True) -> dict:
   """The metrics of `model` (config.eval.metrics' families); with write,
   eval/metrics.json, report.md, PNGs under workdir and scalars/images to
-  `writer` (a clu metric writer). exp: the dataset handle (builder, info,
+  `writer` (a clu metric writer). data: the dataset handle (builder, info,
   load)."""
   # Multi-threaded BLAS spins on a busy 2-core machine: ~10x the CPU time of
   # one thread for the probes, for no gain.
   with threadpoolctl.threadpool_limits(1):
-    return _evaluate_model(config, exp, model, step, workdir, writer, write)
+    return _evaluate_model(config, data, model, step, workdir, writer, write)
 
 
-def _evaluate_model(config, exp, model, step, workdir, writer, write):
+def _evaluate_model(config, data, model, step, workdir, writer, write):
   chosen = families.select(config.eval.metrics)
-  context = families.Context(config, exp, model, workdir)
+  context = families.Context(config, data, model, workdir)
   metrics = {'step': int(step)}
   for i, (name, family) in enumerate(chosen):
     with _timed(name, i, len(chosen)):
@@ -80,14 +81,13 @@ def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
-  from dvae_jax.training import loop as train  # train imports this module
   from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)
-  exp = train.Experiment(config)
+  data = input_pipeline.Data(config)
   step = loaded.step
   logging.info('Evaluating the checkpoint of step %d in %s', step, workdir)
   is_main = jax.process_index() == 0
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
-  return evaluate_model(config, exp, loaded.model, step, workdir, writer,
+  return evaluate_model(config, data, loaded.model, step, workdir, writer,
                         write=is_main)

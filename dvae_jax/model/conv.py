@@ -6,7 +6,7 @@ convolution over a large batch is one big-window convolution that ran up to
 3.8x slower than the same gradient summed over chunks of 8 images (a 3x3 conv
 on 112 x 16x16x32: 20.5 ms whole, 8.3 ms in chunks; all of a default step's
 weight gradients: 103 vs 64 ms; `python -m benchmarks.conv_grad`).
-Accelerators have no such problem, so `state.build_networks` turns it on only
+Accelerators have no such problem, so `networks.build_networks` turns it on only
 for the CPU backend (`config.model.weight_grad_chunk`).
 """
 import functools

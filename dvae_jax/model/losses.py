@@ -28,7 +28,7 @@ def gaussian_kl(mean: jax.Array, logvar: jax.Array) -> jax.Array:
   """KL(N(mean, exp(logvar)) || N(0, I)), summed over dims, mean over (N,).
 
   mean, logvar: (N, D); logvar is log sigma^2 everywhere (the authors' code
-  mixes log sigma and log sigma^2; PAPER.md).
+  mixes log sigma and log sigma^2, a fault not copied).
   """
   kl = 0.5 * jnp.sum(jnp.square(mean) + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
   return jnp.mean(kl)

@@ -5,13 +5,14 @@ Images are NHWC in [-1, 1]; the spatial size must be a multiple of 8 (three
 stride-2 stages bring it to size/8, 4x4 for the paper's 32x32).
 """
 import functools
-from typing import Optional
+from typing import NamedTuple, Optional, Tuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from dvae_jax.model import conv
+from dvae_jax.runtime import errors
 
 NUM_DOWNSAMPLINGS = 3  # the paper's networks have three stride-2 stages
 
@@ -48,7 +49,7 @@ class UpConv(nn.Module):
 
   Same function as `nn.ConvTranspose(features, (2, 2), (2, 2))`: every input
   pixel writes its own 2x2 output block. The weight gradient of a strided
-  ConvTranspose is 10-20x slower on XLA CPU (see shared/STACK.md), this is not.
+  ConvTranspose is 10-20x slower on XLA CPU (docs/PERFORMANCE.md), this is not.
   """
   features: int
   dtype: jnp.dtype = jnp.float32
@@ -141,6 +142,11 @@ class Decoder(nn.Module):
     return jnp.tanh(x.astype(jnp.float32))
 
 
+def _flat(x):
+  """(B, G, ...) -> (B*G, ...)."""
+  return x.reshape((-1,) + x.shape[2:])
+
+
 class _DiscriminatorTrunk(nn.Module):
   """3x3 conv, LeakyReLU, three stride-2 stages; stage_inputs[i] (N, C_i), if
   given, is added to every position of stage i's feature maps."""
@@ -179,6 +185,18 @@ class LabelDiscriminator(nn.Module):
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
+  def init_inputs(self, x, labels):
+    """The arguments of an init call, from images (N, H, W, C), labels (N,)."""
+    return x, labels
+
+  def real_and_fake(self, batch, fakes):
+    """(real, fake) arguments from a batch and the step's fakes (B, 2, H, W,
+    C). Real: (x2, id2), (x3, id3). Fake: (Dec(s2, z3), id2), (Dec(s3, z2),
+    id3): each fake carries the label of its s."""
+    images, labels = batch['images'], batch['labels']
+    return ((_flat(images[:, 1:3]), _flat(labels[:, 1:3])),
+            (_flat(fakes), _flat(labels[:, 1:3])))
+
   @nn.compact
   def __call__(self, x, labels, train: bool):
     stage_inputs = [
@@ -200,6 +218,17 @@ class PairDiscriminator(nn.Module):
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
 
+  def init_inputs(self, x, labels):
+    """The arguments of an init call, from images (N, H, W, C), labels (N,)."""
+    del labels
+    return x, x
+
+  def real_and_fake(self, batch, fakes):
+    """(real, fake) arguments from a batch and the step's fakes (B, 2, H, W,
+    C). Real: (x1, x2), same class. Fake: (x1, Dec(s2, z3)), x2's identity."""
+    x1 = batch['images'][:, 0]
+    return (x1, batch['images'][:, 1]), (x1, fakes[:, 0])
+
   @nn.compact
   def __call__(self, x_a, x_b, train: bool):
     x = jnp.concatenate([x_a, x_b], axis=-1)
@@ -214,13 +243,12 @@ def reparameterize(rng: jax.Array, mean: jax.Array,
   return mean + jnp.exp(0.5 * logvar) * eps
 
 
-
 class ZClassifier(nn.Module):
   """An identity classifier on z: z (N, z_dim) -> logits (N, num_classes).
 
   Beyond the paper: an adversary on the code itself (as in Fader networks),
   since the image-space adversary lets the decoder ignore identity in z rather
-  than z dropping it (PAPER.md, calibration).
+  than z dropping it (docs/RESULTS.md).
   """
   num_classes: int
   hidden: int = 256
@@ -230,3 +258,87 @@ class ZClassifier(nn.Module):
     z = nn.relu(nn.Dense(self.hidden)(z))
     z = nn.relu(nn.Dense(self.hidden)(z))
     return nn.Dense(self.num_classes)(z)
+
+
+# The image-space adversaries, by config.adversary: each offers
+# init_inputs(x, labels) and real_and_fake(batch, fakes); 'none' has none.
+ADVERSARIES = ('label', 'pair', 'none')
+Z_CLASSIFIER_INPUTS = ('sample', 'mean')
+
+
+class Networks(NamedTuple):
+  """The module definitions (stateless); None for an adversary not used."""
+  encoder: Encoder
+  decoder: Decoder
+  discriminator: Optional[nn.Module]
+  z_classifier: Optional[ZClassifier]
+  s_classifier: Optional[nn.Module] = None  # linear head on s (gen_params)
+
+
+def weight_grad_chunk(configured: Optional[int]) -> int:
+  """Images per chunk of the convolutions' weight gradients (conv.py).
+
+  None picks: 8 on a single CPU device, where it makes a step 1.12x faster
+  (docs/PERFORMANCE.md); 0 (whole batch) elsewhere: accelerators do not need
+  it, and with the batch sharded over several devices the chunks would cut
+  across the shards.
+  """
+  if configured is not None:
+    if configured < 0:
+      raise errors.UserError(
+          f'config.model.weight_grad_chunk={configured} is negative; use 0 '
+          '(whole batch), a number of images, or None (automatic)')
+    return configured
+  if jax.default_backend() == 'cpu' and jax.device_count() == 1:
+    return 8
+  return 0
+
+
+def build_coders(config) -> Tuple[Encoder, Decoder]:
+  """The encoder and decoder of `config.model`: all a trained model needs."""
+  m = config.model
+  dtype = jnp.dtype(m.dtype)
+  chunk = weight_grad_chunk(m.weight_grad_chunk)
+  return (Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
+                  weight_grad_chunk=chunk, z_noise_std=m.z_noise_std),
+          Decoder(m.width, config.image_size, config.channels, dtype=dtype,
+                  weight_grad_chunk=chunk))
+
+
+def init_coders(encoder: Encoder, decoder: Decoder, rng_encoder, rng_decoder,
+                x) -> Tuple[dict, dict]:
+  """Fresh variables ({'params', 'batch_stats'}) of encoder and decoder, from
+  example images x (N, H, W, C)."""
+  enc = encoder.init(rng_encoder, x, train=False)
+  s, z, _ = encoder.apply(enc, x, train=False)
+  return enc, decoder.init(rng_decoder, s, z, train=False)
+
+
+def build_networks(config, num_classes: int) -> Networks:
+  """Modules from `config.model` and `config.adversary`; num_classes sizes
+  the label-conditioned parts."""
+  if config.adversary not in ADVERSARIES:
+    raise errors.UserError(
+        f'config.adversary={config.adversary!r} is not one of {ADVERSARIES}; '
+        'set --config.adversary to one of them')
+  if config.loss.z_classifier_input not in Z_CLASSIFIER_INPUTS:
+    raise errors.UserError(
+        f'config.loss.z_classifier_input={config.loss.z_classifier_input!r} '
+        f'is not one of {Z_CLASSIFIER_INPUTS}; set it to one of them')
+  m = config.model
+  dtype = jnp.dtype(m.dtype)
+  chunk = weight_grad_chunk(m.weight_grad_chunk)
+  encoder, decoder = build_coders(config)
+  discriminator = {
+      'label': lambda: LabelDiscriminator(
+          m.disc_width, num_classes, m.disc_dropout, dtype=dtype,
+          weight_grad_chunk=chunk),
+      'pair': lambda: PairDiscriminator(
+          m.disc_width, m.disc_dropout, dtype=dtype, weight_grad_chunk=chunk),
+      'none': lambda: None,
+  }[config.adversary]()
+  z_classifier = (ZClassifier(num_classes)
+                  if config.loss.z_classifier > 0 else None)
+  s_classifier = (nn.Dense(num_classes, name='s_classifier')
+                  if config.loss.s_classifier > 0 else None)
+  return Networks(encoder, decoder, discriminator, z_classifier, s_classifier)

@@ -11,11 +11,8 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
-import tensorflow_datasets as tfds
 
-from dvae_jax.runtime import checkpointing, parallel
-from dvae_jax.training import state as state_lib
-from dvae_jax.training import step as train_step_lib
+from dvae_jax.runtime import parallel
 
 GIB = 2**30
 
@@ -37,12 +34,6 @@ class MemoryReport:
     return self.arguments + self.outputs - self.aliased + self.temporaries
 
 
-def num_classes_of(config) -> int:
-  """The label count from the dataset's metadata, without reading the data."""
-  builder = tfds.builder(config.dataset, data_dir=config.data_dir)
-  return builder.info.features[config.label_key].num_classes
-
-
 def abstract_batch(config, mesh):
   """Shapes of a global batch, sharded over the mesh like the real one."""
   sharding = parallel.data_sharded(mesh)
@@ -52,23 +43,13 @@ def abstract_batch(config, mesh):
           'labels': jax.ShapeDtypeStruct((b, 3), jnp.int32, sharding=sharding)}
 
 
-def compile_train_step(config, mesh, num_classes: int) -> jax.stages.Compiled:
-  """The train step of `config` compiled for `mesh`; nothing is run."""
-  parallel.check_batch_divisible(config.batch_size, mesh)
-  networks = state_lib.build_networks(config, num_classes)
-  gen_tx, adv_tx = state_lib.build_optimizers(config)
-  image_shape = (config.image_size, config.image_size, config.channels)
-  init = state_lib.make_init_fn(networks, gen_tx, adv_tx, image_shape,
-                                config.model.z_dim, mesh)
-  state = checkpointing.abstract_like(
-      jax.eval_shape(init, jax.random.key(config.seed)),
-      parallel.replicated(mesh))
-  step = train_step_lib.make_train_step(networks, gen_tx, adv_tx, config, mesh)
-  return step.lower(state, abstract_batch(config, mesh)).compile()
-
-
-def memory_report(config, mesh, num_classes: int) -> MemoryReport:
-  stats = compile_train_step(config, mesh, num_classes).memory_analysis()
+def memory_report(train_step, abstract_state, config,
+                  mesh) -> MemoryReport:
+  """XLA's memory plan for jit-ted train_step(state, batch) compiled for
+  abstract_state and config's global batch over mesh; nothing is run."""
+  compiled = train_step.lower(abstract_state,
+                              abstract_batch(config, mesh)).compile()
+  stats = compiled.memory_analysis()
   return MemoryReport(
       platform=mesh.devices.flat[0].platform, num_devices=mesh.size,
       global_batch=config.batch_size,

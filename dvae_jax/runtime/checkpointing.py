@@ -74,15 +74,31 @@ def _shapes(tree) -> dict:
           if hasattr(x, 'shape')}
 
 
-class Checkpoints:
-  """The checkpoints of one workdir."""
+def shape_difference(saved, wanted) -> str:
+  """'x of shape (3,), this config needs (4,)' (or 'no x, ...') for the first
+  array of `wanted` that `saved` lacks or holds in another shape; pytrees or
+  Orbax metadata trees. '' when saved has every array of wanted."""
+  saved, wanted = _shapes(saved), _shapes(wanted)
+  for path in sorted(wanted):
+    if path not in saved:
+      return f'no {path}, which this config needs with shape {wanted[path]}'
+    if saved[path] != wanted[path]:
+      return (f'{path} of shape {saved[path]}, this config needs '
+              f'{wanted[path]}')
+  return ''
 
-  def __init__(self, workdir: str, keep: int):
-    self.workdir, self.keep = workdir, keep
+
+class Checkpoints:
+  """The checkpoints of one workdir; read_only for readers (evaluation, the
+  analogy command) of a run that may still be training: nothing is created,
+  protected or deleted."""
+
+  def __init__(self, workdir: str, keep: int = 1, read_only: bool = False):
+    self.workdir, self.keep, self.read_only = workdir, keep, read_only
     self.directory = checkpoint_dir(workdir)
     self.unreadable: List[int] = []
     self._pending: Optional[int] = None  # step of a save that may be running
-    self.manager = make_manager(workdir, keep)
+    self.manager = make_manager(workdir, keep, read_only=read_only)
 
   def steps(self) -> List[int]:
     return list(self.manager.all_steps())
@@ -90,50 +106,61 @@ class Checkpoints:
   def restore(self, abstract_state) -> Optional[object]:
     """The newest checkpoint that restores onto abstract_state (a pytree of
     jax.ShapeDtypeStruct), or None when there are no checkpoints."""
-    restored = self._restore_newest(abstract_state)
-    if self.unreadable:
+    return self._restore_newest(lambda step: abstract_state)
+
+  def restore_as_saved(self, sharding) -> Optional[dict]:
+    """The newest checkpoint that restores, each onto the shapes and dtypes
+    it was saved with, placed with `sharding`: a reader needs no config to
+    know them. A dict tree; None when there are no checkpoints."""
+    return self._restore_newest(
+        lambda step: abstract_like(self._saved_tree(step), sharding))
+
+  def _saved_tree(self, step: int):
+    """Orbax's metadata tree of a step (leaves with .shape and .dtype)."""
+    metadata = ocp.StandardCheckpointer().metadata(
+        os.path.join(self.directory, str(step), 'default'))  # Orbax's item
+    return metadata.item_metadata.tree
+
+  def _restore_newest(self, target_of) -> Optional[object]:
+    """Tries the steps newest first, each onto target_of(step)."""
+    restored = None
+    for step in sorted(self.steps(), reverse=True):
+      try:
+        restored = self.manager.restore(
+            step, args=ocp.args.StandardRestore(target_of(step)))
+        break
+      except Exception as e:  # pylint: disable=broad-except
+        # Whatever makes one step unreadable, an older one may still be good
+        # (a reader may also lose a step to the trainer's keep-last-K).
+        self.unreadable.append(step)
+        logging.warning(
+            'Checkpoint %s cannot be restored (%s); trying an older one. '
+            'It is left in place: inspect or delete it yourself.',
+            os.path.join(self.directory, str(step)), errors.summary(e))
+    if self.unreadable and not self.read_only:
       # Keep the unreadable steps out of the keep-last-K policy's reach.
       self.manager.close()
       self.manager = make_manager(self.workdir, self.keep,
                                   protect=self.unreadable)
-      if restored is None:
-        newest = max(self.unreadable)
-        raise errors.UserError(
-            f'no checkpoint in {self.directory} can be restored (steps '
-            f'{sorted(self.unreadable)}, see the warnings above)'
-            f'{self._shape_difference(newest, abstract_state)}; '
-            'use a new --workdir or the config they were made with')
+    if self.unreadable and restored is None:
+      newest = max(self.unreadable)
+      raise errors.UserError(
+          f'no checkpoint in {self.directory} can be restored (steps '
+          f'{sorted(self.unreadable)}, see the warnings above)'
+          f'{self._shape_difference(newest, target_of(newest))}; '
+          + ('wait for the run\'s next save, or pass the --workdir of another '
+             'run' if self.read_only else
+             'use a new --workdir or the config they were made with'))
     return restored
 
   def _shape_difference(self, step: int, abstract_state) -> str:
     """', e.g. step 6 has x of shape (3,), this config needs (4,)', or ''."""
     try:
-      metadata = ocp.StandardCheckpointer().metadata(
-          os.path.join(self.directory, str(step), 'default'))  # Orbax's item
-      saved = _shapes(metadata.item_metadata.tree)
+      saved = self._saved_tree(step)
     except Exception:  # pylint: disable=broad-except
       return ''  # unreadable metadata: nothing to compare
-    wanted = _shapes(abstract_state)
-    for path in sorted(set(saved) & set(wanted)):
-      if saved[path] != wanted[path]:
-        return (f': step {step} has {path} of shape {saved[path]}, this '
-                f'config needs {wanted[path]}')
-    return ''
-
-  def _restore_newest(self, abstract_state) -> Optional[object]:
-    for step in sorted(self.steps(), reverse=True):
-      try:
-        return self.manager.restore(
-            step, args=ocp.args.StandardRestore(abstract_state))
-      except Exception as e:  # pylint: disable=broad-except
-        # Whatever makes one step unreadable, an older one may still be good.
-        self.unreadable.append(step)
-        logging.warning(
-            'Checkpoint %s cannot be restored (%s: %s); trying an older one. '
-            'It is left in place: inspect or delete it yourself.',
-            os.path.join(self.directory, str(step)), type(e).__name__,
-            str(e).splitlines()[0][:300] if str(e) else '')
-    return None
+    difference = shape_difference(saved, abstract_state)
+    return f': step {step} has {difference}' if difference else ''
 
   def save(self, step: int, state) -> None:
     """Starts an asynchronous save of state as `step` (not over an unreadable

@@ -28,3 +28,10 @@ class Preempted(Stopped):
 class NonFiniteError(Stopped):
   """A loss or gradient became NaN or Inf."""
   exit_code = 3
+
+
+def summary(e: BaseException) -> str:
+  """'Type: first line of the message' (at most 300 characters): an error of
+  a library, for a one-line log."""
+  text = str(e)
+  return f'{type(e).__name__}: {text.splitlines()[0][:300] if text else ""}'

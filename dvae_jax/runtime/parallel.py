@@ -2,7 +2,7 @@
 
 We use `jax.jit` over a 1-D 'data' mesh with the batch sharded and the state
 replicated, the form the pinned JAX recommends (pmap is now a wrapper over
-jit + shard_map; shared/STACK.md). The step is written for the *global* batch:
+jit + shard_map, its docstring says). The step is written for the *global* batch:
 XLA inserts the all-reduces, so gradients and batch-norm statistics are
 averaged over every device of every process and N devices compute what one
 device would with the same global batch. With several processes the mesh

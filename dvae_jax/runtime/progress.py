@@ -5,7 +5,8 @@ import time
 from absl import logging
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+  """'12 s', '3 min 05 s' or '2 h 07 min'."""
   seconds = int(round(seconds))
   if seconds < 60:
     return f'{seconds} s'
@@ -27,9 +28,9 @@ class Progress:
   def line(self, done: int) -> str:
     elapsed = time.time() - self.start
     text = (f'{self.what}: {done}/{self.total}{self.unit} '
-            f'({100 * done / self.total:.0f}%), {_duration(elapsed)} elapsed')
+            f'({100 * done / self.total:.0f}%), {duration(elapsed)} elapsed')
     if 0 < done < self.total:
-      text += f', ETA {_duration(elapsed * (self.total - done) / done)}'
+      text += f', ETA {duration(elapsed * (self.total - done) / done)}'
     return text
 
   def update(self, done: int) -> None:

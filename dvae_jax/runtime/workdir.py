@@ -10,6 +10,7 @@ import sys
 
 import jax
 from etils import epath  # local paths and gs:// alike
+from flax import traverse_util
 
 from dvae_jax.runtime import errors, provenance
 
@@ -79,18 +80,8 @@ def read_json(path):
   return json.loads(epath.Path(path).read_text())
 
 
-def _flat(d: dict, prefix: str = '') -> dict:
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, dict):
-      out.update(_flat(v, f'{prefix}{k}.'))
-    else:
-      out[f'{prefix}{k}'] = v
-  return out
-
-
 def _state_defining(config: dict) -> dict:
-  flat = _flat(config)
+  flat = traverse_util.flatten_dict(config, sep='.')
   out = {k: v for k, v in flat.items()
          if any(k == s or (s.endswith('.') and k.startswith(s))
                 for s in STATE_KEYS) and k not in SCHEDULE_KEYS}

@@ -7,50 +7,12 @@ import numpy as np
 from absl import logging
 from clu import metric_writers
 
-from dvae_jax.runtime import (checkpointing, errors, parallel,
-    workdir as workdir_lib)
 from dvae_jax.data import pipeline as input_pipeline
-from dvae_jax.training import (numerics, preemption, state as state_lib,
-    step as train_step_lib)
-from dvae_jax.evaluation import visualize
-from dvae_jax.evaluation import evaluate, figures
+from dvae_jax.evaluation import evaluate, figures, visualize
 from dvae_jax.evaluation.inference import Model
-
-
-class Experiment:
-  """Everything built from a config: data, networks, optimizers, mesh, state."""
-
-  def __init__(self, config, mesh=None):
-    self.config = config
-    self.builder = input_pipeline.get_builder(config)
-    self.info = input_pipeline.dataset_info(config, self.builder)
-    self.mesh = parallel.make_mesh() if mesh is None else mesh
-    parallel.check_batch_divisible(config.batch_size, self.mesh)
-    self.networks = state_lib.build_networks(config, self.info.num_classes)
-    self.gen_tx, self.adv_tx = state_lib.build_optimizers(config)
-    self._init = state_lib.make_init_fn(
-        self.networks, self.gen_tx, self.adv_tx, self.info.image_shape,
-        config.model.z_dim, self.mesh)
-
-  def init_state(self) -> state_lib.TrainState:
-    return self._init(jax.random.key(self.config.seed))
-
-  def abstract_state(self):
-    shapes = jax.eval_shape(self._init, jax.random.key(self.config.seed))
-    return checkpointing.abstract_like(shapes, parallel.replicated(self.mesh))
-
-  def restore_or_init(self, store: checkpointing.Checkpoints
-                     ) -> state_lib.TrainState:
-    restored = store.restore(self.abstract_state())
-    return self.init_state() if restored is None else restored
-
-  def train_step(self):
-    return train_step_lib.make_train_step(self.networks, self.gen_tx,
-                                          self.adv_tx, self.config, self.mesh)
-
-  def load(self, split: str, shard: bool = True, max_examples=None):
-    return input_pipeline.load_split(self.config, self.builder, split, shard,
-                                     max_examples)
+from dvae_jax.runtime import checkpointing, errors, parallel, progress
+from dvae_jax.runtime import workdir as workdir_lib
+from dvae_jax.training import numerics, preemption, state as state_lib
 
 
 def _mean_metrics(history) -> dict:
@@ -61,6 +23,21 @@ def _mean_metrics(history) -> dict:
   means = {k: float(np.mean([m[k] for m in good])) for k in stacked[0]}
   means[numerics.FLAG] = float(sum(m[numerics.FLAG] for m in stacked))
   return means
+
+
+# The losses of the console's progress line (all go to TensorBoard).
+PROGRESS_KEYS = ('reconstruction', 'swap', 'kl', 'adversarial',
+                 'discriminator', 'z_classifier')
+
+
+def _progress_line(done: int, total: int, scalars: dict) -> str:
+  """'step 200/3000 (7%), 4.1 steps/s, ETA 11 min 23 s; reconstruction 0.21,
+  ...' from the means of the logged interval."""
+  losses = ', '.join(f'{k} {scalars[k]:.4g}' for k in PROGRESS_KEYS
+                     if k in scalars)
+  eta = progress.duration(scalars['eta_minutes'] * 60)
+  return (f'step {done}/{total} ({100 * done / total:.0f}%), '
+          f'{scalars["steps_per_sec"]:.2f} steps/s, ETA {eta}; {losses}')
 
 
 def _write_figures(model: Model, vis: input_pipeline.SplitData, writer, step,
@@ -84,12 +61,15 @@ def train_and_evaluate(config, workdir: str) -> dict:
   (checkpoint saved) and errors.NonFiniteError on a NaN/Inf.
   """
   workdir_lib.check_writable(workdir)
-  exp = Experiment(config)
+  data = input_pipeline.Data(config)
+  setup = state_lib.Setup.create(config, data.num_classes)
   is_main = jax.process_index() == 0
   store = checkpointing.Checkpoints(workdir, config.keep_checkpoints)
   if store.steps():
     workdir_lib.check_resumable(config, workdir)
-  state = exp.restore_or_init(store)
+  state = store.restore(setup.abstract_state())
+  if state is None:
+    state = setup.init()
   start_step = int(jax.device_get(state.step))
   if start_step:
     logging.info('Resuming from the checkpoint of step %d in %s', start_step,
@@ -98,17 +78,18 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   writer = metric_writers.create_default_writer(workdir,
                                                 just_logging=not is_main)
-  vis = exp.load(config.test_split, shard=False)
+  vis = data.load(config.test_split, shard=False)
   with preemption.StopOnSignal(config.log_every_steps) as stop:
     try:
-      state = _train(exp, state, start_step, store, writer, vis, stop)
+      state = _train(setup, data, state, start_step, store, writer, vis,
+                     stop)
     finally:
       store.wait()  # whatever stopped us, what was being saved gets written
 
-  model = Model(exp.networks, state, config.eval.batch_size)
+  model = Model.of(setup.networks, state, config.eval.batch_size)
   step = int(jax.device_get(state.step))
   summary = evaluate.summary(evaluate.evaluate_model(
-      config, exp, model, step, workdir, writer, write=is_main))
+      config, data, model, step, workdir, writer, write=is_main))
   if is_main:
     _write_figures(model, vis, writer, summary['step'], config,
                    png_path=os.path.join(workdir, 'swap_grid.png'))
@@ -120,20 +101,21 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return summary
 
 
-def _train(exp: Experiment, state, start_step: int,
-           store: checkpointing.Checkpoints, writer, vis,
+def _train(setup: state_lib.Setup, data: input_pipeline.Data, state,
+           start_step: int, store: checkpointing.Checkpoints, writer, vis,
            stop: preemption.StopOnSignal):
   """The loop from start_step to config.num_train_steps; returns the state,
   saved as the last checkpoint."""
-  config = exp.config
-  step_fn = exp.train_step()
+  config = setup.config
+  step_fn = setup.train_step()
   local_batch = config.batch_size // jax.process_count()
   batches = input_pipeline.triplet_batches(
-      exp.load(config.train_split), local_batch, config.seed, start_step,
+      data.load(config.train_split), local_batch, config.seed, start_step,
       config.train_split)
-  # Waiting for each multi-device step avoids a CPU all-reduce deadlock
-  # (shared/STACK.md); on one device the loop never waits.
-  sync_every_step = exp.mesh.size > 1 and jax.default_backend() == 'cpu'
+  # Waiting for each multi-device step avoids a CPU all-reduce deadlock (on 2
+  # cores, steps dispatched back to back sometimes hung in it until XLA
+  # aborted the process); on one device the loop never waits.
+  sync_every_step = setup.mesh.size > 1 and jax.default_backend() == 'cpu'
   guard = numerics.Guard(skip=config.skip_nonfinite_updates)
 
   def save(step, state):
@@ -148,7 +130,7 @@ def _train(exp: Experiment, state, start_step: int,
       store.wait()
       raise errors.Preempted(stop.signum, step, store.directory)
     state, metrics = step_fn(state, parallel.global_batch(next(batches),
-                                                          exp.mesh))
+                                                          setup.mesh))
     if sync_every_step:
       jax.block_until_ready(metrics)
     history.append(metrics)
@@ -162,12 +144,15 @@ def _train(exp: Experiment, state, start_step: int,
       scalars['steps_per_sec'] = rate
       scalars['eta_minutes'] = (config.num_train_steps - done) / rate / 60
       writer.write_scalars(done, scalars)
+      if jax.process_index() == 0:
+        logging.info('%s', _progress_line(done, config.num_train_steps,
+                                          scalars))
       history, t0, steps_timed = [], time.time(), 0
     # The last step's figures are drawn once, after training (with the PNG).
     if (done % config.image_every_steps == 0 and
         done != config.num_train_steps):
-      _write_figures(Model(exp.networks, state, config.eval.batch_size), vis,
-                     writer, done, config)
+      _write_figures(Model.of(setup.networks, state, config.eval.batch_size),
+                     vis, writer, done, config)
     if done % config.checkpoint_every_steps == 0:
       save(done, state)
   if store.latest_step() != config.num_train_steps:

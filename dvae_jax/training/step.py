@@ -7,17 +7,15 @@ Groups sit on axis 1 so that splitting B across devices keeps every reshape
 local to a device.
 """
 import functools
-from typing import Dict
+from typing import Any, Dict
 
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from dvae_jax.model import losses, networks as models
-from dvae_jax.training import numerics
 from dvae_jax.runtime import parallel
-from dvae_jax.training.state import Networks, TrainState
+from dvae_jax.training import numerics
 
 # The seven decodes of a step, as (s source, z source) groups:
 # reconstructions (1,1) (2,2) (3,3); same-class swaps (2,1) (1,2);
@@ -27,10 +25,10 @@ Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
 FAKES = slice(5, 7)
 
 
-def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
+def _generator_terms(gen_params, state, batch, networks,
                      rng, train: bool, reverse_cycle: bool):
   """Forward pass of encoder and decoder; returns per-term losses and extras."""
-  images, labels = batch['images'], batch['labels']
+  images = batch['images']
   b, g = images.shape[:2]
 
   def apply(name, *inputs):
@@ -67,7 +65,6 @@ def _generator_terms(gen_params, state: TrainState, batch, networks: Networks,
     terms['reverse_cycle'] = losses.reverse_cycle_loss(z_back, z_prior)
   extras = {
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
-      'fake_labels': labels[:, 1:3],
       'z': z,  # (B, 3, z_dim)
       's': s,  # (B, 3, s_dim)
       'z_mean': z_mean.reshape(b, g, -1),
@@ -81,27 +78,23 @@ def _flat(x):
   return x.reshape((-1,) + x.shape[2:])
 
 
-def _adversary_logits(networks: Networks, adv_params, batch, fakes,
-                      fake_labels, rng, train: bool):
-  """D's logits on (real, fake) inputs; the pair D compares with x1."""
-  images, labels = batch['images'], batch['labels']
+def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
+  """D's logits on the (real, fake) inputs it builds from batch and fakes."""
   d = networks.discriminator
   variables = {'params': adv_params['discriminator']}
   rng_real, rng_fake = jax.random.split(rng)
-  if isinstance(d, models.LabelDiscriminator):
-    # Real: (x2, id2), (x3, id3). Fake: (Dec(s2, z3), id2), (Dec(s3, z2), id3).
-    real = d.apply(variables, _flat(images[:, 1:3]), _flat(labels[:, 1:3]),
-                   train=train, rngs={'dropout': rng_real})
-    fake = d.apply(variables, _flat(fakes), _flat(fake_labels), train=train,
-                   rngs={'dropout': rng_fake})
-  else:
-    # Real: (x1, x2), same class. Fake: (x1, Dec(s2, z3)), x2's identity.
-    x1 = images[:, 0]
-    real = d.apply(variables, x1, images[:, 1], train=train,
-                   rngs={'dropout': rng_real})
-    fake = d.apply(variables, x1, fakes[:, 0], train=train,
-                   rngs={'dropout': rng_fake})
+  real_inputs, fake_inputs = d.real_and_fake(batch, fakes)
+  real = d.apply(variables, *real_inputs, train=train,
+                 rngs={'dropout': rng_real})
+  fake = d.apply(variables, *fake_inputs, train=train,
+                 rngs={'dropout': rng_fake})
   return real, fake
+
+
+def _update(tx, grads, opt_state, params):
+  """One optimizer step: (new params, new optimizer state)."""
+  updates, opt_state = tx.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
 
 
 def step_rngs(seed: int, step: jax.Array):
@@ -112,9 +105,11 @@ def step_rngs(seed: int, step: jax.Array):
   return tuple(jax.random.split(rng, 3))
 
 
-def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
-               adv_tx, config) -> tuple[TrainState, Dict[str, jax.Array]]:
-  """One update of both players. Pure: state, batch -> new state, metrics."""
+def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
+  """One update of both players. Pure: state (a state.TrainState), batch ->
+  new state, metrics. setup: the state.Setup the state was made by."""
+  networks, gen_tx, adv_tx = setup.networks, setup.gen_tx, setup.adv_tx
+  config = setup.config
   z_rng, gen_d_rng, adv_d_rng = step_rngs(config.seed, state.step)
   w = config.loss
   kl_weight = w.kl / (config.image_size**2 * config.channels)
@@ -132,8 +127,7 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
       total += w.reverse_cycle * terms['reverse_cycle']
     if networks.discriminator is not None:
       _, fake = _adversary_logits(networks, state.adv_params, batch,
-                                  extras['fakes'], extras['fake_labels'],
-                                  gen_d_rng, train=True)
+                                  extras['fakes'], gen_d_rng, train=True)
       terms['adversarial'] = losses.generator_adversarial_loss(
           fake, w.real_target)
       total += w.adversarial * terms['adversarial']
@@ -158,9 +152,8 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
 
   (_, (terms, extras)), gen_grads = jax.value_and_grad(
       generator_loss, has_aux=True)(state.gen_params)
-  gen_updates, gen_opt_state = gen_tx.update(gen_grads, state.gen_opt_state,
-                                             state.gen_params)
-  gen_params = optax.apply_updates(state.gen_params, gen_updates)
+  gen_params, gen_opt_state = _update(gen_tx, gen_grads, state.gen_opt_state,
+                                      state.gen_params)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
   z = jax.lax.stop_gradient(extras[z_key])
@@ -170,8 +163,7 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
     total = 0.0
     if networks.discriminator is not None:
       real, fake = _adversary_logits(networks, adv_params, batch, fakes,
-                                     extras['fake_labels'], adv_d_rng,
-                                     train=True)
+                                     adv_d_rng, train=True)
       adv_terms['discriminator'] = losses.discriminator_loss(
           real, fake, w.real_target)
       adv_terms['discriminator_accuracy'] = 0.5 * (
@@ -189,9 +181,8 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
 
   (_, adv_terms), adv_grads = jax.value_and_grad(
       adversary_loss, has_aux=True)(state.adv_params)
-  adv_updates, adv_opt_state = adv_tx.update(adv_grads, state.adv_opt_state,
-                                             state.adv_params)
-  adv_params = optax.apply_updates(state.adv_params, adv_updates)
+  adv_params, adv_opt_state = _update(adv_tx, adv_grads, state.adv_opt_state,
+                                      state.adv_params)
 
   new_state = state.replace(
       step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,
@@ -209,35 +200,10 @@ def train_step(state: TrainState, batch, *, networks: Networks, gen_tx,
   return new_state, metrics
 
 
-def make_train_step(networks: Networks, gen_tx, adv_tx, config, mesh):
-  """jit(train_step) for the mesh: batch split over devices, state replicated
-  and donated (updated in place)."""
-  step = functools.partial(train_step, networks=networks, gen_tx=gen_tx,
-                           adv_tx=adv_tx, config=config)
-  replicated = parallel.replicated(mesh)
-  return jax.jit(step, in_shardings=(replicated, parallel.data_sharded(mesh)),
-                 out_shardings=(replicated, replicated), donate_argnums=0)
-
-
-def make_multi_step(networks: Networks, gen_tx, adv_tx, config, mesh, k: int):
-  """k train steps in one host call (`lax.scan`), which hides the per-call
-  overhead of small models.
-
-  Returns jit(f): state, batches -> state, metrics, where batches stacks k
-  batches on a new leading axis ({'images': (k, B, 3, H, W, C), 'labels':
-  (k, B, 3)}, B split over devices) and every metric has a leading axis (k,).
-  Equal to k calls of `make_train_step`'s function on the k batches in turn.
-  """
-  step = functools.partial(train_step, networks=networks, gen_tx=gen_tx,
-                           adv_tx=adv_tx, config=config)
-
-  def multi_step(state, batches):
-    # Unrolled: XLA CPU ran the rolled loop's body ~12x slower than the same
-    # step outside a loop (conv-heavy body, jaxlib 0.10.2); unrolled it runs
-    # at single-step speed, at the price of k copies to compile.
-    return jax.lax.scan(step, state, batches, length=k, unroll=True)
-
-  replicated = parallel.replicated(mesh)
-  stacked = NamedSharding(mesh, P(None, parallel.DATA_AXIS))
-  return jax.jit(multi_step, in_shardings=(replicated, stacked),
+def make_train_step(setup):
+  """jit(train_step) for setup's mesh: batch split over devices, state
+  replicated and donated (updated in place)."""
+  replicated = parallel.replicated(setup.mesh)
+  return jax.jit(functools.partial(train_step, setup=setup),
+                 in_shardings=(replicated, parallel.data_sharded(setup.mesh)),
                  out_shardings=(replicated, replicated), donate_argnums=0)

@@ -1,6 +1,6 @@
 """Where dataset files come from: bounded downloads, manual_dir, clear errors.
 
-Shared by every builder and by input_pipeline, so a missing dataset always ends
+Shared by every builder and by data/pipeline.py, so a missing dataset always ends
 in one UserError that names the files, the folder they go in and the command.
 """
 from __future__ import annotations
