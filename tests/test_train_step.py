@@ -1,4 +1,6 @@
 """The jitted step: compiles once, is a pure function of (state, batch), learns."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,9 +15,11 @@ from dvae_jax.training import state as state_lib, step as train_step_lib
 NUM_CLASSES = 5
 
 
+@functools.lru_cache(maxsize=None)
 def _setup(adversary='label', z_classifier=0.0, dtype='float32',
            z_classifier_input='sample', reverse_cycle=0.0):
-  """(config, setup) of the tiny config on one device."""
+  """(config, setup) of the tiny config on one device; one per variant, so
+  the tests of a variant share its compiled step (do not change config)."""
   config = default.get_config('tiny')
   config.adversary = adversary
   config.loss.z_classifier = z_classifier

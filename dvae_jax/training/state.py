@@ -110,6 +110,11 @@ class Setup:
 
   def train_step(self):
     """jit(step.train_step) for the mesh (the global batch must divide over
-    it): state, batch -> state, metrics."""
+    it): state, batch -> state, metrics. The same function at every call,
+    so it compiles once per Setup."""
+    return self._train_step
+
+  @functools.cached_property
+  def _train_step(self):
     parallel.check_batch_divisible(self.config.batch_size, self.mesh)
     return step_lib.make_train_step(self)
