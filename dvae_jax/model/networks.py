@@ -134,8 +134,8 @@ class Decoder(nn.Module):
     return jnp.tanh(x.astype(jnp.float32))
 
 
-def _flat(x):
-  """(B, G, ...) -> (B*G, ...)."""
+def flatten_groups(x):
+  """(B, G, ...) -> (B*G, ...): a batch's groups as examples."""
   return x.reshape((-1,) + x.shape[2:])
 
 
@@ -186,8 +186,8 @@ class LabelDiscriminator(nn.Module):
     C). Real: (x2, id2), (x3, id3). Fake: (Dec(s2, z3), id2), (Dec(s3, z2),
     id3): each fake carries the label of its s."""
     images, labels = batch['images'], batch['labels']
-    return ((_flat(images[:, 1:3]), _flat(labels[:, 1:3])),
-            (_flat(fakes), _flat(labels[:, 1:3])))
+    return ((flatten_groups(images[:, 1:3]), flatten_groups(labels[:, 1:3])),
+            (flatten_groups(fakes), flatten_groups(labels[:, 1:3])))
 
   @nn.compact
   def __call__(self, x, labels, train: bool):

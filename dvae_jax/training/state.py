@@ -59,21 +59,13 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
       adv_opt_state=adv_tx.init(adv_params))
 
 
-def make_init_fn(networks: models.Networks, gen_tx, adv_tx, image_shape,
-                 z_dim: int, mesh):
-  """jit(init_state) whose state is replicated over the mesh: rng -> TrainState."""
-  return jax.jit(
-      functools.partial(init_state, networks, gen_tx, adv_tx, image_shape,
-                        z_dim=z_dim),
-      out_shardings=parallel.replicated(mesh))
-
-
 @dataclasses.dataclass(frozen=True)
 class Setup:
   """What a config builds besides its data: the networks, both optimizers and
   the mesh; from them a fresh state, its abstract shape, and the train step.
-  The one construction path of training, evaluation, the AOT check and the
-  benchmarks."""
+  The one construction path of a train state: training, the AOT check, the
+  benchmarks and the tests use it (evaluation/inference.py restores only the
+  encoder and decoder, and needs no optimizer)."""
   config: Any
   networks: models.Networks
   gen_tx: optax.GradientTransformation
@@ -95,8 +87,12 @@ class Setup:
 
   @functools.cached_property
   def _init(self):
-    return make_init_fn(self.networks, self.gen_tx, self.adv_tx,
-                        self.image_shape, self.config.model.z_dim, self.mesh)
+    """jit(init_state), its state replicated over the mesh: rng -> state."""
+    return jax.jit(
+        functools.partial(init_state, self.networks, self.gen_tx,
+                          self.adv_tx, self.image_shape,
+                          z_dim=self.config.model.z_dim),
+        out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:
     """A fresh state from config.seed, replicated over the mesh."""
