@@ -35,6 +35,7 @@ def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
   # step (tests/parallel_worker.py says what is compared and why).
   report = run_worker('reference', glyphs_data_dir, workdir, 2, devices=4,
                       timeout=420)
+  print(report)  # pytest -s shows the numbers
   assert report['ok'], report
 
 

@@ -11,6 +11,7 @@ from dvae_jax.data import pipeline as input_pipeline
 @pytest.mark.slow
 def test_one_and_four_devices_give_the_same_step(run_worker, glyphs_data_dir):
   report = run_worker('equivalence', glyphs_data_dir, devices=4)
+  print(report)  # pytest -s shows the numbers
   assert report['devices'] == 4
   assert report['ok'], report
 

@@ -9,7 +9,7 @@ import pytest
 from configs import default
 from conftest import count_traces
 from dvae_jax.model import losses, networks as models
-from dvae_jax.runtime import errors, parallel
+from dvae_jax.runtime import parallel
 from dvae_jax.training import state as state_lib, step as train_step_lib
 
 NUM_CLASSES = 5
@@ -115,13 +115,6 @@ def test_reverse_cycle_term_by_hand():
              config.loss.reconstruction - metrics['swap'] * config.loss.swap -
              metrics['kl'] * config.loss.kl / (32 * 32 * 3))
   np.testing.assert_allclose(without, expected, rtol=1e-4, atol=1e-6)
-
-
-def test_bad_z_classifier_input_is_a_user_error():
-  config = default.get_config('tiny')
-  config.loss.z_classifier_input = 'median'
-  with pytest.raises(errors.UserError, match='z_classifier_input'):
-    models.build_networks(config, NUM_CLASSES)
 
 
 def test_step_is_a_pure_function_of_state_and_batch():
