@@ -96,7 +96,6 @@ RULES = (
     _int_at_least('channels', 1),
     _one_of('resize', RESIZE_MODES),
     _int_at_least('batch_size', 1),
-    _int_at_least('shuffle_buffer', 1),
     _int_at_least('model.width', 1),
     _int_at_least('model.s_dim', 1),
     _int_at_least('model.z_dim', 1),
