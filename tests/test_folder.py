@@ -186,3 +186,18 @@ def test_unreadable_image_files_are_named_and_counted(image_folder, tmp_path):
                      'repair or remove them'):
     _build(image_folder, tmp_path)
   assert not list((tmp_path / 'tfds').glob('*/*/*/dataset_info.json'))
+
+
+def test_data_too_small_for_a_split_is_named(tmp_path):
+  """One image per class leaves 'heldout' empty: tfds failed on it with a
+  traceback (found by tests/test_cli_property.py)."""
+  path = _npz(tmp_path / 'd.npz', np.zeros((2, 8, 8), np.uint8),
+              np.array([0, 1]))
+  with pytest.raises(errors.UserError, match=r"gives the 'heldout' split no "
+                     r'images \(2 images in 2 classes\)'):
+    _build(path, tmp_path)
+  one = _npz(tmp_path / 'one.npz', np.zeros((6, 8, 8), np.uint8),
+             np.zeros(6, int))
+  with pytest.raises(errors.UserError, match=r'has 1 class\(es\); the method '
+                     'needs at least two'):
+    _build(one, tmp_path)
