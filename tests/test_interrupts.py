@@ -36,7 +36,7 @@ def _run_until(proc, step, signum):
   try:
     for line in proc.stderr:
       lines.append(line)
-      logged = re.search(r'\] \[(\d+)\] .*generator_total=', line)
+      logged = re.search(r'step (\d+)/\d+ \(', line)  # the progress line
       if logged and int(logged.group(1)) >= step:
         proc.send_signal(signum)
         break

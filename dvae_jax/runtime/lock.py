@@ -175,7 +175,11 @@ class WorkdirLock:
                       '(two trainers on it would both write)', self.workdir)
     refused = None
     if local and jax.process_index() == 0:
-      refused = self._acquire(jax.process_count())
+      try:
+        refused = self._acquire(jax.process_count())
+      except OSError as e:  # told to the other processes like a refusal
+        refused = (f'cannot create the lock {self.path} ({e.strerror}); pass '
+                   '--workdir=a directory you can write to')
     if jax.process_count() > 1:
       import numpy as np
       from jax.experimental import multihost_utils
