@@ -30,5 +30,6 @@ setuptools.setup(
         'absl-py==2.5.1',
         'etils==1.15.0',  # epath: workdirs on gs:// as well as local disk
     ],
-    extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0']},
+    extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0',
+                             'hypothesis==6.170.17']},
 )

@@ -1,4 +1,4 @@
-"""The package's own step, built and fed the way training/loop.py does it, for timing.
+"""The package's own step, built and fed as training/loop.py does, for timing.
 
 Nothing here re-implements the model: networks, optimizers, state and step
 come from dvae_jax.training.state and dvae_jax.training.step.
@@ -85,7 +85,8 @@ class JaxStep:
 
   def run(self, calls: int, batches=None) -> None:
     """calls host calls on the resident batch, or on fresh batches from the
-    iterator `batches` (k == 1), as training/loop.py feeds them; blocks at the end."""
+    iterator `batches` (k == 1), as training/loop.py feeds them; blocks at
+    the end."""
     for _ in range(calls):
       batch = (self.batch if batches is None else
                parallel.global_batch(next(batches), self.mesh))

@@ -139,3 +139,33 @@ class RamPath(epath.gpath.PosixGPath):
 def ram_workdir(request):
   """A fresh workdir on the in-memory file system (RamPath), as a string."""
   return f'ram://{request.node.name.replace("[", "_").replace("]", "")}/run'
+
+
+@pytest.fixture
+def run_main(monkeypatch, capsys):
+  """Runs the command line `python -m dvae_jax.main ARGS` in this process
+  (its own main function, flag parsing and error lines): returns (exit code,
+  stdout, stderr). An exception that main lets through (what a user sees as
+  a traceback) fails the test."""
+  from absl import flags
+  from dvae_jax.cli import common, main as cli
+  # The same compilation cache as the rest of the tests.
+  monkeypatch.setenv('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla-tests')
+
+  def run(*args):
+    argv = ['dvae_jax.main', *map(str, args)]
+    monkeypatch.setattr(sys, 'argv', argv)  # app.run and config_flags read it
+    for name in list(flags.FLAGS):  # the --config.KEY flags of a last run
+      if name.startswith('config.'):
+        delattr(flags.FLAGS, name)
+    flags.FLAGS.unparse_flags()
+    capsys.readouterr()
+    try:
+      common.run(cli.main)
+      code = 0
+    except SystemExit as e:
+      code = e.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+  return run

@@ -115,3 +115,89 @@ def test_one_flag_trains_on_a_folder(image_folder, tmp_path):
   assert (tmp_path / 'run' / 'swap_grid.png').exists()
   builder = input_pipeline.get_builder(config)
   assert builder.name == 'dvae_folder'
+
+
+def _npz(path, images, labels):
+  np.savez(path, images=images, labels=labels)
+  return path
+
+
+def _build(path, tmp_path):
+  folder.builder_for(str(path), 0, str(tmp_path / 'tfds')).download_and_prepare()
+
+
+@pytest.mark.parametrize('images,labels,match', [
+    (np.full((12, 8, 8), np.nan, np.float32), np.arange(12) % 3,
+     r"12 of 12 images in '.*d.npz' hold NaN or Inf \(the first: index 0\); "
+     'float images must be finite'),
+    (np.where(np.arange(12)[:, None, None] == 5, np.inf,
+              np.zeros((12, 8, 8))), np.arange(12) % 3,
+     r'1 of 12 images .* hold NaN or Inf \(the first: index 5\)'),
+    (np.full((12, 8, 8), 2.0), np.arange(12) % 3,
+     r'12 of 12 images .* hold values outside \[0, 1\]'),
+    (np.zeros((12, 8, 8), np.int16), np.arange(12) % 3,
+     r"'images' in .* are int16; use uint8 or float in \[0, 1\]"),
+])
+def test_bad_npz_images_are_named_when_read(tmp_path, images, labels, match):
+  """An .npz whose float images hold NaN trained without a word (issue 17)."""
+  path = _npz(tmp_path / 'd.npz', images, labels)
+  with pytest.raises(errors.UserError, match=match):
+    _build(path, tmp_path)
+
+
+@pytest.mark.parametrize('labels,match', [
+    (np.arange(12) % 3 + 0.5, r"'labels' in .* are float64 of shape \(12,\); "
+     'they must be \\(N,\\) integers or strings'),
+    (np.arange(12) % 2 == 0, "are bool"),
+    (np.zeros((12, 2), np.int64), r'of shape \(12, 2\)'),
+    (np.array([1, 'a'] * 6, dtype=object), 'an array of Python objects'),
+])
+def test_labels_that_are_not_integers_or_strings(tmp_path, labels, match):
+  path = _npz(tmp_path / 'd.npz', np.zeros((12, 8, 8), np.uint8), labels)
+  with pytest.raises(errors.UserError, match=match):
+    folder.builder_for(str(path))
+
+
+def test_npz_images_of_mixed_sizes_are_named(tmp_path):
+  images = np.empty(12, dtype=object)
+  for i in range(12):
+    images[i] = np.zeros((8 + i % 2, 8), np.uint8)
+  path = _npz(tmp_path / 'd.npz', images, np.arange(12) % 3)
+  with pytest.raises(errors.UserError, match="'images' in .* is an array of "
+                     'Python objects \\(images of mixed sizes'):
+    _build(path, tmp_path)
+
+
+def test_an_empty_class_folder_is_named(image_folder):
+  (image_folder / 'gnu').mkdir()
+  (image_folder / 'gnu' / 'readme.txt').write_text('no images here')
+  with pytest.raises(errors.UserError, match="class folder 'gnu' in .* has no "
+                     'images .*; add images or remove the folder'):
+    folder.builder_for(str(image_folder))
+
+
+def test_unreadable_image_files_are_named_and_counted(image_folder, tmp_path):
+  good = (image_folder / 'cat' / '1.png').read_bytes()
+  (image_folder / 'cat' / 'zz_truncated.png').write_bytes(good[:len(good) // 2])
+  (image_folder / 'dog' / 'empty.jpg').write_bytes(b'')
+  (image_folder / 'emu' / 'text.bmp').write_text('not a bitmap')
+  with pytest.raises(errors.UserError, match=r"cannot read 3 of 51 image files "
+                     r"in '.*images': 'cat/zz_truncated.png' \(.*\) and 2 more; "
+                     'repair or remove them'):
+    _build(image_folder, tmp_path)
+  assert not list((tmp_path / 'tfds').glob('*/*/*/dataset_info.json'))
+
+
+def test_data_too_small_for_a_split_is_named(tmp_path):
+  """One image per class leaves 'heldout' empty: tfds failed on it with a
+  traceback (found by tests/test_cli_property.py)."""
+  path = _npz(tmp_path / 'd.npz', np.zeros((2, 8, 8), np.uint8),
+              np.array([0, 1]))
+  with pytest.raises(errors.UserError, match=r"gives the 'heldout' split no "
+                     r'images \(2 images in 2 classes\)'):
+    _build(path, tmp_path)
+  one = _npz(tmp_path / 'one.npz', np.zeros((6, 8, 8), np.uint8),
+             np.zeros(6, int))
+  with pytest.raises(errors.UserError, match=r'has 1 class\(es\); the method '
+                     'needs at least two'):
+    _build(one, tmp_path)

@@ -8,7 +8,6 @@ import pytest
 
 from configs import default
 from dvae_jax.model import networks as models
-from dvae_jax.runtime import errors
 
 
 @pytest.mark.parametrize('size', [32, 64])
@@ -110,13 +109,6 @@ def test_weight_grad_chunk_reaches_every_network():
   assert networks.encoder.weight_grad_chunk == 4
   assert networks.decoder.weight_grad_chunk == 4
   assert networks.discriminator.weight_grad_chunk == 4
-
-
-def test_negative_weight_grad_chunk_is_a_user_error():
-  config = default.get_config('tiny')
-  config.model.weight_grad_chunk = -1
-  with pytest.raises(errors.UserError, match='weight_grad_chunk'):
-    models.build_networks(config, num_classes=10)
 
 
 def test_reparameterize_moments():

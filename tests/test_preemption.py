@@ -59,7 +59,7 @@ def test_sigterm_to_the_cli_saves_and_exits(tmp_path, glyphs_data_dir):
   try:
     for line in proc.stderr:  # wait until training is under way
       lines.append(line)
-      if 'generator_total' in line:  # the first logged step
+      if 'step 1/100000' in line:  # the progress line of the first step
         break
     proc.send_signal(signal.SIGTERM)
     _, rest = proc.communicate(timeout=120)

@@ -1,7 +1,8 @@
-"""python -m dvae_jax.main --config=configs/default.py --workdir=DIR [--mode=evaluate]
+"""python -m dvae_jax.main --config=configs/default.py --workdir=DIR [--mode=evaluate|check]
 
 Trains (resuming from DIR's newest checkpoint), then evaluates and draws;
---mode=evaluate only evaluates DIR's newest checkpoint into DIR/eval/.
+--mode=evaluate only evaluates DIR's newest checkpoint into DIR/eval/;
+--mode=check checks config, workdir, data and model shapes, trains nothing.
 """
 import os
 
@@ -16,10 +17,12 @@ config_flags.DEFINE_config_file(
     'configs/default.py or configs/default.py:tiny.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and '
                     'results; a second run on it resumes.')
-flags.DEFINE_enum('mode', 'train', ['train', 'evaluate'], 'train: train '
-                  '(resuming), then evaluate. evaluate: evaluate the newest '
-                  'checkpoint of --workdir (read-only; also of a run in '
-                  'progress) into DIR/eval/.')
+flags.DEFINE_enum('mode', 'train', ['train', 'evaluate', 'check'], 'train: '
+                  'train (resuming), then evaluate. evaluate: evaluate the '
+                  'newest checkpoint of --workdir (read-only; also of a run '
+                  'in progress) into DIR/eval/. check: what a training run '
+                  'checks before it compiles (config, workdir, data, model '
+                  'shapes); nothing trained or written to --workdir.')
 flags.DEFINE_bool('distributed', False, 'Join a multi-process run '
                   '(jax.distributed.initialize); the launch/ scripts pass it. '
                   'Unset values below come from JAX_COORDINATOR_ADDRESS, '
@@ -49,7 +52,10 @@ def main():
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   logging.info('Process %d of %d; devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
-  if FLAGS.mode == 'evaluate':
+  if FLAGS.mode == 'check':
+    from dvae_jax.training import preflight
+    print(f'ok: {preflight.check_run(FLAGS.config, FLAGS.workdir)}')
+  elif FLAGS.mode == 'evaluate':
     from dvae_jax.evaluation import evaluate
     evaluate.evaluate_workdir(FLAGS.config, FLAGS.workdir)
   else:

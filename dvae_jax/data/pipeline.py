@@ -147,11 +147,9 @@ def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
   size = config.image_size
   if config.resize == 'pad':
     image = tf.image.resize_with_crop_or_pad(image, size, size)
-  elif config.resize == 'resize':
+  else:  # 'resize' (runtime/config_rules.py)
     image = tf.image.resize(image, (size, size), antialias=True)
     image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-  else:
-    raise errors.UserError(f"config.resize={config.resize!r}: use 'resize' or 'pad'")
   channels = image.shape[-1]
   if channels != config.channels:
     if channels == 1:

@@ -81,6 +81,8 @@ def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
+  from dvae_jax.runtime import config_rules
+  config_rules.check(config)
   from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)
   data = input_pipeline.Data(config)

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 
 from dvae_jax.model import conv
-from dvae_jax.runtime import errors
 
 NUM_DOWNSAMPLINGS = 3  # the paper's networks have three stride-2 stages
 
@@ -142,8 +141,8 @@ class Decoder(nn.Module):
     return jnp.tanh(x.astype(jnp.float32))
 
 
-def _flat(x):
-  """(B, G, ...) -> (B*G, ...)."""
+def flatten_groups(x):
+  """(B, G, ...) -> (B*G, ...): a batch's groups as examples."""
   return x.reshape((-1,) + x.shape[2:])
 
 
@@ -194,8 +193,8 @@ class LabelDiscriminator(nn.Module):
     C). Real: (x2, id2), (x3, id3). Fake: (Dec(s2, z3), id2), (Dec(s3, z2),
     id3): each fake carries the label of its s."""
     images, labels = batch['images'], batch['labels']
-    return ((_flat(images[:, 1:3]), _flat(labels[:, 1:3])),
-            (_flat(fakes), _flat(labels[:, 1:3])))
+    return ((flatten_groups(images[:, 1:3]), flatten_groups(labels[:, 1:3])),
+            (flatten_groups(fakes), flatten_groups(labels[:, 1:3])))
 
   @nn.compact
   def __call__(self, x, labels, train: bool):
@@ -283,11 +282,7 @@ def weight_grad_chunk(configured: Optional[int]) -> int:
   it, and with the batch sharded over several devices the chunks would cut
   across the shards.
   """
-  if configured is not None:
-    if configured < 0:
-      raise errors.UserError(
-          f'config.model.weight_grad_chunk={configured} is negative; use 0 '
-          '(whole batch), a number of images, or None (automatic)')
+  if configured is not None:  # >= 0 (runtime/config_rules.py)
     return configured
   if jax.default_backend() == 'cpu' and jax.device_count() == 1:
     return 8
@@ -316,15 +311,7 @@ def init_coders(encoder: Encoder, decoder: Decoder, rng_encoder, rng_decoder,
 
 def build_networks(config, num_classes: int) -> Networks:
   """Modules from `config.model` and `config.adversary`; num_classes sizes
-  the label-conditioned parts."""
-  if config.adversary not in ADVERSARIES:
-    raise errors.UserError(
-        f'config.adversary={config.adversary!r} is not one of {ADVERSARIES}; '
-        'set --config.adversary to one of them')
-  if config.loss.z_classifier_input not in Z_CLASSIFIER_INPUTS:
-    raise errors.UserError(
-        f'config.loss.z_classifier_input={config.loss.z_classifier_input!r} '
-        f'is not one of {Z_CLASSIFIER_INPUTS}; set it to one of them')
+  the label-conditioned parts; the config passed runtime/config_rules.py."""
   m = config.model
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)

@@ -2,8 +2,8 @@
 
 We use `jax.jit` over a 1-D 'data' mesh with the batch sharded and the state
 replicated, the form the pinned JAX recommends (pmap is now a wrapper over
-jit + shard_map, its docstring says). The step is written for the *global* batch:
-XLA inserts the all-reduces, so gradients and batch-norm statistics are
+jit + shard_map, its docstring says). The step is written for the *global*
+batch: XLA inserts the all-reduces, so gradients and batch-norm statistics are
 averaged over every device of every process and N devices compute what one
 device would with the same global batch. With several processes the mesh
 spans all of them (jax.devices() is global after jax.distributed.initialize);

@@ -8,9 +8,10 @@ from absl import logging
 from clu import metric_writers
 
 from dvae_jax.data import pipeline as input_pipeline
-from dvae_jax.evaluation import evaluate, figures, visualize
+from dvae_jax.evaluation import evaluate, families, figures, visualize
 from dvae_jax.evaluation.inference import Model
-from dvae_jax.runtime import checkpointing, errors, parallel, progress
+from dvae_jax.runtime import (checkpointing, config_rules, errors, lock,
+                              parallel, progress)
 from dvae_jax.runtime import workdir as workdir_lib
 from dvae_jax.training import numerics, preemption, state as state_lib
 
@@ -60,7 +61,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   errors.UserError for bad input, errors.Preempted after a SIGTERM/SIGINT
   (checkpoint saved) and errors.NonFiniteError on a NaN/Inf.
   """
+  config_rules.check(config)
+  families.select(config.eval.metrics)  # a typo fails now, not after training
   workdir_lib.check_writable(workdir)
+  with lock.WorkdirLock(workdir):
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config, workdir: str) -> dict:
   data = input_pipeline.Data(config)
   setup = state_lib.Setup.create(config, data.num_classes)
   is_main = jax.process_index() == 0

@@ -62,21 +62,13 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
       adv_opt_state=adv_tx.init(adv_params))
 
 
-def make_init_fn(networks: models.Networks, gen_tx, adv_tx, image_shape,
-                 z_dim: int, mesh):
-  """jit(init_state) whose state is replicated over the mesh: rng -> TrainState."""
-  return jax.jit(
-      functools.partial(init_state, networks, gen_tx, adv_tx, image_shape,
-                        z_dim=z_dim),
-      out_shardings=parallel.replicated(mesh))
-
-
 @dataclasses.dataclass(frozen=True)
 class Setup:
   """What a config builds besides its data: the networks, both optimizers and
   the mesh; from them a fresh state, its abstract shape, and the train step.
-  The one construction path of training, evaluation, the AOT check and the
-  benchmarks."""
+  The one construction path of a train state: training, the AOT check, the
+  benchmarks and the tests use it (evaluation/inference.py restores only the
+  encoder and decoder, and needs no optimizer)."""
   config: Any
   networks: models.Networks
   gen_tx: optax.GradientTransformation
@@ -98,8 +90,12 @@ class Setup:
 
   @functools.cached_property
   def _init(self):
-    return make_init_fn(self.networks, self.gen_tx, self.adv_tx,
-                        self.image_shape, self.config.model.z_dim, self.mesh)
+    """jit(init_state), its state replicated over the mesh: rng -> state."""
+    return jax.jit(
+        functools.partial(init_state, self.networks, self.gen_tx,
+                          self.adv_tx, self.image_shape,
+                          z_dim=self.config.model.z_dim),
+        out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:
     """A fresh state from config.seed, replicated over the mesh."""
@@ -113,6 +109,11 @@ class Setup:
 
   def train_step(self):
     """jit(step.train_step) for the mesh (the global batch must divide over
-    it): state, batch -> state, metrics."""
+    it): state, batch -> state, metrics. The same function at every call,
+    so it compiles once per Setup."""
+    return self._train_step
+
+  @functools.cached_property
+  def _train_step(self):
     parallel.check_batch_divisible(self.config.batch_size, self.mesh)
     return step_lib.make_train_step(self)

@@ -25,8 +25,8 @@ Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
 FAKES = slice(5, 7)
 
 
-def _generator_terms(gen_params, state, batch, networks,
-                     rng, train: bool, reverse_cycle: bool):
+def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
+                     reverse_cycle: bool):
   """Forward pass of encoder and decoder; returns per-term losses and extras."""
   images = batch['images']
   b, g = images.shape[:2]
@@ -71,11 +71,6 @@ def _generator_terms(gen_params, state, batch, networks,
       'batch_stats': {'encoder': enc_stats, 'decoder': dec_stats},
   }
   return terms, extras
-
-
-def _flat(x):
-  """(B, G, ...) -> (B*G, ...)."""
-  return x.reshape((-1,) + x.shape[2:])
 
 
 def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
@@ -144,7 +139,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
           {'params': state.adv_params['z_classifier']},
-          _flat(extras[z_key]))
+          models.flatten_groups(extras[z_key]))
       terms['z_confusion'] = losses.classifier_confusion_loss(logits)
       total += w.z_classifier * terms['z_confusion']
     terms['generator_total'] = total
@@ -171,7 +166,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       total += adv_terms['discriminator']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
-          {'params': adv_params['z_classifier']}, _flat(z))
+          {'params': adv_params['z_classifier']}, models.flatten_groups(z))
       z_labels = batch['labels'].reshape(-1)
       adv_terms['z_classifier'] = losses.classification_loss(logits, z_labels)
       adv_terms['z_classifier_accuracy'] = jnp.mean(

@@ -11,6 +11,14 @@ the training classes; 'test' holds `test_classes` classes never trained on
 images again. Images are stored as RGB at their own size; the input pipeline
 brings them to the model size.
 
+Checked as the data is read (errors.UserError, one line): an .npz whose
+labels are not integers or strings, whose images are of mixed sizes (an
+object array), not uint8 or float in [0, 1], or hold NaN/Inf (counted, the
+first named); a class sub-folder without images; image files that cannot be
+read or are truncated: all of them are tried, the first is named with the
+count of the others, and nothing is built (fix or remove them). Images of
+mixed sizes in a folder are fine: each is brought to the model size.
+
 tfds caches a build under a builder-config name; ours is a hash of the path,
 its file listing (names, sizes, mtimes) and test_classes, so two folders, or
 one folder edited, never share a stale build.
@@ -34,17 +42,64 @@ SEED = 0
 
 
 def _image_files(path: str) -> dict[str, list[str]]:
-  """{class name: sorted image paths} of a folder of class sub-folders."""
+  """{class name: sorted image paths} of a folder of class sub-folders
+  (hidden ones skipped); a class may have none."""
   classes = {}
   for name in sorted(os.listdir(path)):
     sub = os.path.join(path, name)
     if os.path.isdir(sub) and not name.startswith('.'):
-      files = sorted(
+      classes[name] = sorted(
           os.path.join(root, f) for root, _, fs in os.walk(sub) for f in fs
           if f.lower().endswith(IMAGE_EXTENSIONS))
-      if files:
-        classes[name] = files
   return classes
+
+
+def _npz_array(data, key: str, path: str) -> np.ndarray:
+  try:
+    return data[key]
+  except ValueError as e:  # an object array: ragged images, mixed labels
+    raise errors.UserError(
+        f'{key!r} in {path!r} is an array of Python objects (images of mixed '
+        'sizes, or labels of mixed types?); store images (N, H, W[, C]) of '
+        'one size (or use a folder of image files, any sizes) and labels '
+        '(N,) of integers or strings') from e
+
+
+def _check_labels(labels: np.ndarray, path: str) -> None:
+  if labels.ndim != 1 or labels.dtype.kind not in 'iuUS':
+    raise errors.UserError(
+        f"'labels' in {path!r} are {labels.dtype} of shape {labels.shape}; "
+        'they must be (N,) integers or strings (one class name per image)')
+
+
+def _check_images(images: np.ndarray, path: str) -> None:
+  """The whole array at once: dtype, range and non-finite pixels, counted."""
+  if images.dtype == np.uint8:
+    return
+  if not np.issubdtype(images.dtype, np.floating):
+    raise errors.UserError(f"'images' in {path!r} are {images.dtype}; use "
+                           'uint8 or float in [0, 1]')
+  flat = images.reshape(len(images), -1)
+  for bad, what in ((~np.isfinite(flat), 'NaN or Inf'),
+                    ((flat < 0) | (flat > 1), 'values outside [0, 1]')):
+    bad = np.flatnonzero(bad.any(axis=1)) if len(flat) else []
+    if len(bad):
+      raise errors.UserError(
+          f'{len(bad)} of {len(images)} images in {path!r} hold {what} (the '
+          f'first: index {bad[0]}); float images must be finite and in '
+          '[0, 1]: fix or drop them')
+
+
+def _unreadable(files: list[str]) -> list[tuple[str, str]]:
+  """[(file, why)] of the image files that cannot be decoded whole."""
+  bad = []
+  for f in files:
+    try:
+      with Image.open(f) as im:
+        im.load()  # decodes all of it: a truncated file fails here
+    except (OSError, SyntaxError, ValueError) as e:
+      bad.append((f, str(e) or e.__class__.__name__))
+  return bad
 
 
 def _fingerprint(path: str) -> list:
@@ -62,7 +117,8 @@ def _fingerprint(path: str) -> list:
 def _class_names(path: str) -> list[str]:
   if os.path.isfile(path):
     with np.load(path) as data:
-      return sorted({str(l) for l in data['labels'].tolist()})
+      labels = _npz_array(data, 'labels', path)
+    return sorted({str(l) for l in labels.tolist()})
   return list(_image_files(path))
 
 
@@ -80,7 +136,17 @@ def _check(path: str) -> None:
     if not {'images', 'labels'} <= keys:
       raise errors.UserError(f'{path!r} holds {sorted(keys)}; it needs arrays '
                              "'images' (N, H, W[, C]) and 'labels' (N,)")
-  elif len(classes := _image_files(path)) < 2:
+    with np.load(path) as data:
+      _check_labels(_npz_array(data, 'labels', path), path)
+    return
+  classes = _image_files(path)
+  empty = [name for name, files in classes.items() if not files]
+  if empty:
+    more = f' (and {len(empty) - 1} more)' if empty[1:] else ''
+    raise errors.UserError(
+        f'class folder {empty[0]!r}{more} in {path!r} has no images '
+        f'({", ".join(IMAGE_EXTENSIONS)}); add images or remove the folder')
+  if len(classes) < 2:
     raise errors.UserError(
         f'{path!r} needs one sub-folder per class with images inside '
         f'({", ".join(IMAGE_EXTENSIONS)}), at least two classes; found '
@@ -137,6 +203,10 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
     path = self.builder_config.path
     names = self.info.features['label'].names
     n_test = self.builder_config.test_classes
+    if len(names) < 2:
+      raise errors.UserError(
+          f'{path!r} has {len(names)} class(es); the method needs at least '
+          'two (x3 must be able to differ from x1)')
     if not 0 <= n_test <= len(names) - 2:
       raise errors.UserError(
           f'test_classes={n_test}: {path!r} has {len(names)} classes and '
@@ -156,6 +226,13 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
         parts['heldout' if h else 'train'].append(ex)
     if not n_test:
       parts['test'] = parts['heldout']
+    for name, exs in parts.items():
+      if not exs:
+        raise errors.UserError(
+            f'{path!r} gives the {name!r} split no images ({len(examples)} '
+            f'images in {len(by_class)} classes): it holds out a tenth of '
+            'each training class of 3 or more images; give the classes more '
+            'images')
     return {name: self._generate_examples(exs) for name, exs in parts.items()}
 
   def _examples(self, path: str) -> list:
@@ -163,22 +240,32 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
     index = {n: i for i, n in enumerate(self.info.features['label'].names)}
     if os.path.isfile(path):
       with np.load(path) as data:
-        images, labels = data['images'], data['labels']
+        images = _npz_array(data, 'images', path)
+        labels = _npz_array(data, 'labels', path)
       if len(images) != len(labels):
         raise errors.UserError(f'{path!r}: {len(images)} images but '
                                f'{len(labels)} labels')
+      _check_images(images, path)
       return [(str(i), index[str(l)],
                lambda i=i: _to_rgb_uint8(images[i], f'{path}[{i}]'))
               for i, l in enumerate(labels.tolist())]
 
+    classes = _image_files(path)
+    files = [f for fs in classes.values() for f in fs]
+    bad = _unreadable(files)
+    if bad:
+      first, why = bad[0]
+      others = f' and {len(bad) - 1} more' if bad[1:] else ''
+      raise errors.UserError(
+          f'cannot read {len(bad)} of {len(files)} image files in {path!r}: '
+          f'{os.path.relpath(first, path)!r} ({why}){others}; repair or '
+          'remove them')
+
     def load(f):
-      try:
-        with Image.open(f) as im:
-          return np.asarray(im.convert('RGB'))
-      except OSError as e:
-        raise errors.UserError(f'cannot read image {f!r} ({e})') from e
+      with Image.open(f) as im:
+        return np.asarray(im.convert('RGB'))
     return [(os.path.relpath(f, path), index[name], lambda f=f: load(f))
-            for name, files in _image_files(path).items() for f in files]
+            for name, fs in classes.items() for f in fs]
 
   def _generate_examples(self, examples):
     for key, label, load in examples:

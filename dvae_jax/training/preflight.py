@@ -1,0 +1,50 @@
+"""--mode=check: what a training run checks before it compiles, without
+training or writing to the workdir.
+
+The config rules (runtime/config_rules.py); the workdir: a resume with
+another architecture or dataset, a live trainer holding its lock; the data:
+the dataset built if needed (into the tfds data_dir, not the workdir) and its
+splits read, with their checks; the model: init and one train step traced
+with jax.eval_shape (shapes only, nothing compiled).
+"""
+import os
+
+import jax
+import numpy as np
+
+from dvae_jax.data import pipeline
+from dvae_jax.evaluation import families
+from dvae_jax.runtime import (checkpointing, config_rules, errors, lock,
+                              parallel, workdir as workdir_lib)
+from dvae_jax.training import state as state_lib
+
+
+def check_run(config, workdir: str) -> str:
+  """Raises errors.UserError for what would stop a training run on workdir;
+  returns a one-line summary of the run it would start."""
+  config_rules.check(config)
+  families.select(config.eval.metrics)  # a typo fails now, not after training
+  start = 0
+  if os.path.isdir(workdir):
+    refused = lock.refusal(workdir)
+    if refused:
+      raise errors.UserError(refused)
+    steps = checkpointing.make_manager(workdir, keep=1,
+                                       read_only=True).all_steps()
+    if steps:
+      workdir_lib.check_resumable(config, workdir)
+      start = max(steps)
+  data = pipeline.Data(config)
+  sizes = {name: len(data.load(name, shard=False).labels) for name in
+           dict.fromkeys((config.train_split, config.heldout_split,
+                          config.test_split))}
+  setup = state_lib.Setup.create(config, data.num_classes)
+  sharding = parallel.data_sharded(setup.mesh)
+  b, (h, w, c) = config.batch_size, setup.image_shape
+  batch = {'images': jax.ShapeDtypeStruct((b, 3, h, w, c), np.float32,
+                                          sharding=sharding),
+           'labels': jax.ShapeDtypeStruct((b, 3), np.int32, sharding=sharding)}
+  jax.eval_shape(setup.train_step(), setup.abstract_state(), batch)
+  return (f'a training run on {workdir!r} would start at step {start} of '
+          f'{config.num_train_steps} on {setup.mesh.size} devices; splits '
+          f'{sizes}, {data.num_classes} classes')

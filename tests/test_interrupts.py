@@ -1,0 +1,99 @@
+"""A run interrupted again and again, by SIGTERM, by SIGKILL and by a
+corrupt newest checkpoint, each at a random step, ends with the parameters
+of an unbroken run, bit for bit (CPU). Every start is the real command line."""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import assert_same_params
+from dvae_jax.runtime import checkpointing, lock
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = 17  # of the random steps; change it to try others
+
+
+def _start(workdir, data_dir):
+  """The tiny run of `finished_run`, with a checkpoint and a log line after
+  every step (neither changes what is computed)."""
+  return subprocess.Popen(
+      [sys.executable, '-m', 'dvae_jax.main',
+       '--config=configs/default.py:tiny', f'--workdir={workdir}',
+       f'--config.data_dir={data_dir}', '--config.checkpoint_every_steps=1',
+       '--config.log_every_steps=1', '--config.keep_checkpoints=10'],
+      cwd=REPO, stderr=subprocess.PIPE, text=True,
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu',
+           'DVAE_JAX_CACHE': '~/.cache/dvae_jax/xla-tests'})
+
+
+def _run_until(proc, step, signum):
+  """Sends signum once proc has logged a step >= `step`; (exit code, log)."""
+  lines = []
+  try:
+    for line in proc.stderr:
+      lines.append(line)
+      logged = re.search(r'step (\d+)/\d+ \(', line)  # the progress line
+      if logged and int(logged.group(1)) >= step:
+        proc.send_signal(signum)
+        break
+    _, rest = proc.communicate(timeout=300)
+  finally:
+    proc.kill()
+  return proc.returncode, ''.join(lines) + rest
+
+
+def _steps(workdir):
+  return checkpointing.make_manager(str(workdir), keep=10,
+                                    read_only=True).all_steps()
+
+
+def _truncate_newest(workdir):
+  step_dir = os.path.join(checkpointing.checkpoint_dir(str(workdir)),
+                          str(max(_steps(workdir))))
+  files = [os.path.join(d, f) for d, _, fs in os.walk(step_dir) for f in fs]
+  largest = max(files, key=os.path.getsize)
+  with open(largest, 'r+b') as f:
+    f.truncate(os.path.getsize(largest) // 2)
+  return step_dir
+
+
+@pytest.mark.timeout(600)
+def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
+  config, full_workdir, full_summary = finished_run  # 6 steps, unbroken
+  rng = random.Random(SEED)
+  workdir = tmp_path / 'run'
+
+  # 1. SIGTERM at a random early step: saved and stopped (exit 143).
+  code, log = _run_until(_start(workdir, config.data_dir), rng.randint(1, 2),
+                         signal.SIGTERM)
+  assert code == 128 + signal.SIGTERM, log[-3000:]
+  stopped = int(re.search(r'stopped at step (\d+)', log).group(1))
+  assert max(_steps(workdir)) == stopped < config.num_train_steps
+
+  # 2. SIGKILL a few steps after the resume: no handler, the lock stays.
+  code, log = _run_until(_start(workdir, config.data_dir),
+                         min(stopped + rng.randint(1, 2), 4), signal.SIGKILL)
+  assert code == -signal.SIGKILL, log[-3000:]
+  assert f'Resuming from the checkpoint of step {stopped}' in log
+  assert (workdir / lock.LOCK).exists()
+
+  # 3. The newest checkpoint corrupt, and a SIGTERM once more.
+  bad = _truncate_newest(workdir)
+  code, log = _run_until(_start(workdir, config.data_dir),
+                         max(_steps(workdir)) + 1, signal.SIGTERM)
+  assert 'Taking over the lock' in log and 'no longer runs' in log
+  assert bad in log  # named, skipped, an older one restored
+  assert code in (0, 128 + signal.SIGTERM), log[-3000:]
+
+  # 4. To the end: the parameters of the unbroken run, bit for bit.
+  if code:
+    proc = _start(workdir, config.data_dir)
+    log = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 0, log[-3000:]
+  assert_same_params(str(workdir), config.num_train_steps, full_workdir,
+                     config.num_train_steps)
+  assert not (workdir / lock.LOCK).exists()
