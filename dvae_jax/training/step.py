@@ -128,13 +128,15 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       total += w.adversarial * terms['adversarial']
     if networks.s_classifier is not None:
       s_logits = networks.s_classifier.apply(
-          {'params': gen_params['s_classifier']}, _flat(extras['s']))
+          {'params': gen_params['s_classifier']},
+          models.flatten_groups(extras['s']))
       terms['s_classification'] = losses.classification_loss(
           s_logits, batch['labels'].reshape(-1))
       total += w.s_classifier * terms['s_classification']
     if w.z_independence > 0:
       terms['z_label_dependence'] = losses.label_dependence(
-          _flat(extras['z_mean']), batch['labels'].reshape(-1))
+          models.flatten_groups(extras['z_mean']),
+          batch['labels'].reshape(-1))
       total += w.z_independence * terms['z_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
