@@ -45,15 +45,18 @@ def main():
                          f'{len(devices)} {devices[0].platform} devices; use '
                          '--platform=cpu for fake ones')
   config = FLAGS.config
-  # The dataset's features only: nothing is downloaded or built.
-  num_classes = FLAGS.num_classes or pipeline.Data(config,
-                                                   prepare=False).num_classes
+  if FLAGS.num_classes:
+    num_classes, source = FLAGS.num_classes, '--num_classes'
+  else:  # the dataset's features only: nothing is downloaded or built
+    num_classes = pipeline.Data(config, prepare=False).num_classes
+    source = 'the dataset'
   mesh = parallel.make_mesh(devices[:n])
   setup = state.Setup.create(config, num_classes, mesh)
   report = aot.memory_report(setup.train_step(), setup.abstract_state(),
                              config, mesh)
   limit = (int(FLAGS.device_memory_gb * aot.GIB) if FLAGS.device_memory_gb
            else aot.device_memory_limit(devices[0]))
+  print(f'classes: {num_classes} (from {source})')
   print(aot.format_report(report, limit))
   sys.exit(1 if limit and report.peak > limit else 0)
 
