@@ -148,6 +148,12 @@ def run_main(monkeypatch, capsys):
   stdout, stderr). An exception that main lets through (what a user sees as
   a traceback) fails the test."""
   from absl import flags
+  # Flags of another command imported in-process (test_analogy imports
+  # dvae_jax.cli.analogy for its functions) would clash with main's.
+  for name in list(flags.FLAGS):
+    module = flags.FLAGS.find_module_defining_flag(name) or ''
+    if module.startswith('dvae_jax.cli.') and module != 'dvae_jax.cli.main':
+      delattr(flags.FLAGS, name)
   from dvae_jax.cli import common, main as cli
   # The same compilation cache as the rest of the tests.
   monkeypatch.setenv('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla-tests')
