@@ -8,7 +8,8 @@ import pytest
 
 from configs import default
 from dvae_jax.model import networks
-from dvae_jax.runtime import config_rules, errors
+from dvae_jax.model import config_rules
+from dvae_jax.runtime import errors
 
 CONFIGS = ('default', 'mnist', 'norb', 'sprites', 'yaleb')
 

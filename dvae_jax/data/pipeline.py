@@ -147,7 +147,7 @@ def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
   size = config.image_size
   if config.resize == 'pad':
     image = tf.image.resize_with_crop_or_pad(image, size, size)
-  else:  # 'resize' (runtime/config_rules.py)
+  else:  # 'resize' (model/config_rules.py)
     image = tf.image.resize(image, (size, size), antialias=True)
     image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
   channels = image.shape[-1]

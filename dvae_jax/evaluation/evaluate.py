@@ -81,7 +81,7 @@ def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
-  from dvae_jax.runtime import config_rules
+  from dvae_jax.model import config_rules
   config_rules.check(config)
   from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)

@@ -10,7 +10,8 @@ from clu import metric_writers
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import evaluate, families, figures, visualize
 from dvae_jax.evaluation.inference import Model
-from dvae_jax.runtime import (checkpointing, config_rules, errors, lock,
+from dvae_jax.model import config_rules
+from dvae_jax.runtime import (checkpointing, errors, lock,
                               parallel, progress)
 from dvae_jax.runtime import workdir as workdir_lib
 from dvae_jax.training import numerics, preemption, state as state_lib

@@ -1,7 +1,7 @@
 """--mode=check: what a training run checks before it compiles, without
 training or writing to the workdir.
 
-The config rules (runtime/config_rules.py); the workdir: a resume with
+The config rules (model/config_rules.py); the workdir: a resume with
 another architecture or dataset, a live trainer holding its lock; the data:
 the dataset built if needed (into the tfds data_dir, not the workdir) and its
 splits read, with their checks; the model: init and one train step traced
@@ -14,7 +14,8 @@ import numpy as np
 
 from dvae_jax.data import pipeline
 from dvae_jax.evaluation import families
-from dvae_jax.runtime import (checkpointing, config_rules, errors, lock,
+from dvae_jax.model import config_rules
+from dvae_jax.runtime import (checkpointing, errors, lock,
                               parallel, workdir as workdir_lib)
 from dvae_jax.training import state as state_lib
 
