@@ -8,7 +8,7 @@ PER_CLASS = 20
 
 
 def test_mnist_npz_is_padded_to_32_gray_with_a_tenth_held_out(tmp_path):
-  # As ../shared/data/mnist/train.npz: images uint8 (N, 28, 28), labels uint8.
+  # MNIST's .npz layout: images uint8 (N, 28, 28), labels uint8 (N,).
   rng = np.random.default_rng(0)
   labels = np.repeat(np.arange(10, dtype=np.uint8), PER_CLASS)
   images = rng.integers(1, 256, (len(labels), 28, 28), dtype=np.uint8)

@@ -17,9 +17,9 @@ from dvae_jax.training import loop as train
 from dvae_jax.data.datasets import sprites
 
 FRAMES = 2  # per animation (the real data has 6..13)
-# 1-based character numbers, as in sprites_splits.mat; like the copy in
-# ../shared, only some have files: no validation character, not all training
-# ones.
+# 1-based character numbers, as in sprites_splits.mat; as in a partial copy
+# of the archive, only some have files: no validation character, not all
+# training ones.
 TRAIN, VAL, TEST = [1, 2, 4], [], [5, 6]  # with files
 LISTED = {'trainidx': TRAIN + [7, 8], 'validx': [3, 9], 'testidx': TEST}
 N_ANIM = 21  # as in the real files; the 21st is not used
