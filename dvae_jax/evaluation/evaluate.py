@@ -19,6 +19,7 @@ from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import (families, figures, metric_keys, report,
                                  visualize)
 from dvae_jax.evaluation.inference import Model
+from dvae_jax.model import config_rules
 from dvae_jax.runtime import workdir as workdir_lib
 
 
@@ -77,12 +78,19 @@ def _write_outputs(workdir, metrics, images, writer):
     writer.flush()
 
 
+def check_config(config) -> None:
+  """Every config value (model/config_rules.py) and the metric families
+  evaluation will compute: run first by training, evaluation and the check
+  mode, so a typo fails before anything is built, not after training."""
+  config_rules.check(config)
+  families.select(config.eval.metrics)
+
+
 def evaluate_workdir(config, workdir: str) -> dict:
   """--mode=evaluate: restores workdir's newest complete checkpoint without
   writing to checkpoints/, evaluates it, writes workdir/eval/."""
   from clu import metric_writers
-  from dvae_jax.model import config_rules
-  config_rules.check(config)
+  check_config(config)
   from dvae_jax.evaluation import inference
   loaded = inference.load_model(workdir, config)
   data = input_pipeline.Data(config)

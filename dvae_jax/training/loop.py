@@ -8,9 +8,8 @@ from absl import logging
 from clu import metric_writers
 
 from dvae_jax.data import pipeline as input_pipeline
-from dvae_jax.evaluation import evaluate, families, figures, visualize
+from dvae_jax.evaluation import evaluate, figures, visualize
 from dvae_jax.evaluation.inference import Model
-from dvae_jax.model import config_rules
 from dvae_jax.runtime import (checkpointing, errors, lock,
                               parallel, progress)
 from dvae_jax.runtime import workdir as workdir_lib
@@ -62,8 +61,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   errors.UserError for bad input, errors.Preempted after a SIGTERM/SIGINT
   (checkpoint saved) and errors.NonFiniteError on a NaN/Inf.
   """
-  config_rules.check(config)
-  families.select(config.eval.metrics)  # a typo fails now, not after training
+  evaluate.check_config(config)
   workdir_lib.check_writable(workdir)
   with lock.WorkdirLock(workdir):
     return _train_and_evaluate(config, workdir)

@@ -13,8 +13,7 @@ import jax
 import numpy as np
 
 from dvae_jax.data import pipeline
-from dvae_jax.evaluation import families
-from dvae_jax.model import config_rules
+from dvae_jax.evaluation import evaluate
 from dvae_jax.runtime import (checkpointing, errors, lock,
                               parallel, workdir as workdir_lib)
 from dvae_jax.training import state as state_lib
@@ -23,8 +22,7 @@ from dvae_jax.training import state as state_lib
 def check_run(config, workdir: str) -> str:
   """Raises errors.UserError for what would stop a training run on workdir;
   returns a one-line summary of the run it would start."""
-  config_rules.check(config)
-  families.select(config.eval.metrics)  # a typo fails now, not after training
+  evaluate.check_config(config)
   start = 0
   if os.path.isdir(workdir):
     refused = lock.refusal(workdir)
