@@ -83,8 +83,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.loss.real_target = 0.95  # one-sided label smoothing
   # Beyond the paper: an identity classifier on z that the encoder must confuse.
   config.loss.z_classifier = 0.0
-  # What that classifier sees: 'sample' (z) or 'mean' (z's mean, where the
-  # probes find identity that sampling noise hides).
+  # What that classifier sees: 'sample' (z), 'mean' (z's mean, where the
+  # probes find identity that sampling noise hides) or 'standardized_mean'
+  # (the means standardized over the batch, as the probes see them).
   config.loss.z_classifier_input = 'sample'
   # Beyond the paper: the cycle-consistent VAE's reverse cycle, |Enc_z(Dec(s3,
   # z)) - z| for z from the prior; 0 turns it off.
@@ -95,6 +96,10 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # Beyond the paper: the label dependence (normalized HSIC) of the z means,
   # so that z holds no identity a probe could read (dvae_jax/losses.py).
   config.loss.z_independence = 0.0
+  # Beyond the paper: the same for the best linear readout of the standardized
+  # z means, the R^2 of a least-squares fit of the labels, in closed form
+  # (dvae_jax/model/losses.py: linear_label_dependence).
+  config.loss.z_linear_independence = 0.0
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

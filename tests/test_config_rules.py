@@ -54,7 +54,8 @@ def test_image_multiple_is_what_the_networks_need():
     ('model.disc_dropout', 1.0, 'a finite number in [0, 1)'),
     ('b1', 1.0, 'a finite number in [0, 1)'),
     ('adversary', 'bogus', "one of ('label', 'pair', 'none')"),
-    ('loss.z_classifier_input', 'z', "one of ('sample', 'mean')"),
+    ('loss.z_classifier_input', 'z',
+     "one of ('sample', 'mean', 'standardized_mean')"),
     ('resize', 'crop', "one of ('resize', 'pad')"),
     ('model.dtype', 'float8', "one of ('float32', 'bfloat16', 'float16')"),
     ('model.weight_grad_chunk', -1, 'None (automatic), 0 (whole batch)'),
@@ -63,6 +64,7 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
+    ('loss.z_linear_independence', -0.5, 'a finite number >= 0'),
     ('model.z_noise_std', 0.0, 'None (learned) or a finite number > 0'),
 ])
 def test_a_bad_value_names_key_value_and_what_is_allowed(key, value, allowed):

@@ -93,3 +93,21 @@ def test_config_chooses_the_metric_families(finished_run):
 
 def test_the_default_config_computes_every_family(tiny_config):
   assert tuple(tiny_config.eval.metrics) == tuple(families.FAMILIES)
+
+
+def test_evaluates_into_a_fresh_workdir_with_the_judge_kept_elsewhere(
+    finished_run, tmp_path):
+  """With eval.classifier_dir outside the workdir nothing else creates
+  workdir/eval before the figures are written (it crashed at the end of a
+  real MNIST run and lost its metrics)."""
+  config, workdir, _ = finished_run
+  config = config.copy_and_resolve_references()
+  config.eval.classifier_dir = str(tmp_path / 'judge')
+  loaded = inference.load_model(workdir, config)
+  fresh = tmp_path / 'fresh'
+  metrics = evaluate.evaluate_model(config, input_pipeline.Data(config),
+                                    loaded.model, loaded.step, str(fresh))
+  assert sorted(p.name for p in (fresh / 'eval').iterdir()) == sorted(
+      ['metrics.json', 'report.md'] + [f'{name}.png' for name in FIGURES])
+  assert json.loads((fresh / 'eval' / 'metrics.json').read_text()) == metrics
+  assert (tmp_path / 'judge' / 'key.json').exists()

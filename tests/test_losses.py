@@ -108,3 +108,39 @@ def test_label_dependence_ignores_the_scale_of_a_dimension():
   b = losses.label_dependence(jnp.array(shrunk), jnp.array(labels))
   assert float(a) == pytest.approx(float(b), rel=1e-3)
   assert float(a) > 0.3
+
+
+def test_linear_label_dependence_is_the_r2_of_least_squares():
+  # Without the ridge it is the variance-weighted R^2 of an ordinary
+  # least-squares fit (with intercept) of the one-hot labels on the codes.
+  from sklearn.linear_model import LinearRegression
+  from sklearn.metrics import r2_score
+  rng = np.random.RandomState(0)
+  labels = rng.randint(0, 3, size=40)
+  codes = rng.randn(40, 4)
+  codes[:, 1] += labels
+  onehot = np.eye(3)[labels]
+  fit = LinearRegression().fit(codes, onehot)
+  r2 = r2_score(onehot, fit.predict(codes), multioutput='variance_weighted')
+  value = losses.linear_label_dependence(jnp.array(codes), jnp.array(labels),
+                                         3, ridge=0.0)
+  assert float(value) == pytest.approx(r2, rel=1e-4)
+
+
+def test_linear_label_dependence_bounds_and_scale():
+  # Codes that are the centred one-hot labels explain all of them; codes
+  # orthogonal to the labels (each class one -1 and one 1) none; shrinking
+  # the label's dimension hides nothing.
+  labels = jnp.array([0, 0, 1, 1, 2, 2])
+  onehot = np.eye(3)[np.array(labels)]
+  assert float(losses.linear_label_dependence(
+      jnp.array(onehot[:, :2]), labels, 3, ridge=0.0)) == pytest.approx(
+      1.0, abs=1e-4)
+  flip = jnp.array([[-1.0], [1.0], [-1.0], [1.0], [-1.0], [1.0]])
+  assert float(losses.linear_label_dependence(
+      flip, labels, 3)) == pytest.approx(0.0, abs=1e-6)
+  codes = np.random.RandomState(1).randn(6, 2) + onehot[:, :2] * 3
+  shrunk = codes * np.array([1e-3, 1.0])
+  a = losses.linear_label_dependence(jnp.array(codes), labels, 3)
+  b = losses.linear_label_dependence(jnp.array(shrunk), labels, 3)
+  assert float(a) == pytest.approx(float(b), rel=1e-3)

@@ -65,7 +65,7 @@ def test_step_compiles_once_and_reports_every_term(adversary, z_classifier):
   assert all(np.isfinite(float(v)) for v in metrics.values())
 
 
-@pytest.mark.parametrize('z_input', ['sample', 'mean'])
+@pytest.mark.parametrize('z_input', ['sample', 'mean', 'standardized_mean'])
 def test_z_classifier_sees_samples_or_means(z_input):
   config, setup = _setup('none', 1.0, z_classifier_input=z_input)
   networks, mesh = setup.networks, setup.mesh
@@ -79,6 +79,9 @@ def test_z_classifier_sees_samples_or_means(z_input):
   if z_input == 'sample':
     z_rng = train_step_lib.step_rngs(config.seed, state.step)[0]
     z_mean = models.reparameterize(z_rng, z_mean, z_logvar)
+  if z_input == 'standardized_mean':
+    centred = np.asarray(z_mean) - np.mean(np.asarray(z_mean), axis=0)
+    z_mean = centred / np.sqrt(np.mean(centred**2, axis=0) + 1e-12)
   logits = networks.z_classifier.apply(
       {'params': state.adv_params['z_classifier']}, z_mean)
   expected = float(losses.classification_loss(
@@ -184,6 +187,7 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   config.adversary = 'none'
   config.loss.s_classifier = 0.7
   config.loss.z_independence = 0.3
+  config.loss.z_linear_independence = 0.2
   setup = state_lib.Setup.create(config, NUM_CLASSES,
                                  parallel.make_mesh(jax.devices()[:1]))
   networks, mesh = setup.networks, setup.mesh
@@ -202,6 +206,8 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
   expected_ce = -np.mean(log_p[np.arange(len(labels)), labels])
   expected_dep = float(losses.label_dependence(z_mean, labels))
+  expected_lin = float(losses.linear_label_dependence(z_mean, labels,
+                                                      NUM_CLASSES))
   _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['s_classification'], expected_ce,
                              rtol=1e-5)
@@ -210,8 +216,11 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   rest = (metrics['generator_total'] - metrics['reconstruction'] *
           config.loss.reconstruction - metrics['swap'] * config.loss.swap -
           metrics['kl'] * config.loss.kl / (32 * 32 * 3))
-  np.testing.assert_allclose(rest, 0.7 * expected_ce + 0.3 * expected_dep,
-                             rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(metrics['z_linear_label_dependence'],
+                             expected_lin, rtol=1e-4)
+  np.testing.assert_allclose(
+      rest, 0.7 * expected_ce + 0.3 * expected_dep + 0.2 * expected_lin,
+      rtol=1e-4, atol=1e-6)
 
 
 def test_fixed_z_noise_has_no_variance_head():

@@ -1,7 +1,10 @@
 """Image grids: numpy arrays in, PNG files or arrays out."""
+import io
+
 import numpy as np
-from etils import epath
 from PIL import Image
+
+from dvae_jax.runtime import workdir
 
 
 def tile(images: np.ndarray, pad: int = 1, pad_value: int = 255) -> np.ndarray:
@@ -41,10 +44,11 @@ def to_pil(image: np.ndarray, scale: int = 3) -> Image.Image:
 
 
 def save_png(image: np.ndarray, path: str, scale: int = 3) -> None:
-  """Writes an (H, W, C) uint8 image, enlarged `scale` times (nearest)."""
-  img = to_pil(image, scale)
-  with epath.Path(path).open('wb') as f:  # gs:// too
-    img.save(f, format='PNG')
+  """Writes an (H, W, C) uint8 image, enlarged `scale` times (nearest), to
+  path (gs:// too) at once, creating its folder (runtime/workdir.py)."""
+  buffer = io.BytesIO()
+  to_pil(image, scale).save(buffer, format='PNG')
+  workdir.write_bytes(path, buffer.getvalue())
 
 
 def show(image: np.ndarray, scale: int = 3) -> None:

@@ -262,7 +262,7 @@ class ZClassifier(nn.Module):
 # The image-space adversaries, by config.adversary: each offers
 # init_inputs(x, labels) and real_and_fake(batch, fakes); 'none' has none.
 ADVERSARIES = ('label', 'pair', 'none')
-Z_CLASSIFIER_INPUTS = ('sample', 'mean')
+Z_CLASSIFIER_INPUTS = ('sample', 'mean', 'standardized_mean')
 
 
 class Networks(NamedTuple):

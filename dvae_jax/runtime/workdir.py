@@ -29,6 +29,7 @@ S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
+              'loss.z_linear_independence': 0.0,
               'model.z_noise_std': None}
 
 

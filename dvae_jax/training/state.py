@@ -74,13 +74,14 @@ class Setup:
   gen_tx: optax.GradientTransformation
   adv_tx: optax.GradientTransformation
   mesh: jax.sharding.Mesh
+  num_classes: int
 
   @classmethod
   def create(cls, config, num_classes: int, mesh=None) -> 'Setup':
     """num_classes sizes the label-conditioned parts; mesh: all devices."""
     return cls(config, models.build_networks(config, num_classes),
                *build_optimizers(config),
-               parallel.make_mesh() if mesh is None else mesh)
+               parallel.make_mesh() if mesh is None else mesh, num_classes)
 
   @property
   def image_shape(self) -> Tuple[int, int, int]:

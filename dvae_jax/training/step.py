@@ -109,8 +109,12 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
   w = config.loss
   kl_weight = w.kl / (config.image_size**2 * config.channels)
   # What the identity classifier on z sees: samples (noise can hide identity
-  # that the means keep) or the means themselves.
-  z_key = {'sample': 'z', 'mean': 'z_mean'}[w.z_classifier_input]
+  # that the means keep), the means, or the means standardized over the batch
+  # (shrinking a dimension then hides nothing from it, as from the probes).
+  z_key = {'sample': 'z', 'mean': 'z_mean',
+           'standardized_mean': 'z_mean'}[w.z_classifier_input]
+  z_view = (losses.standardize if w.z_classifier_input == 'standardized_mean'
+            else lambda codes: codes)
 
   def generator_loss(gen_params):
     terms, extras = _generator_terms(gen_params, state, batch, networks,
@@ -138,10 +142,15 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
           models.flatten_groups(extras['z_mean']),
           batch['labels'].reshape(-1))
       total += w.z_independence * terms['z_label_dependence']
+    if w.z_linear_independence > 0:
+      terms['z_linear_label_dependence'] = losses.linear_label_dependence(
+          models.flatten_groups(extras['z_mean']),
+          batch['labels'].reshape(-1), setup.num_classes)
+      total += w.z_linear_independence * terms['z_linear_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
           {'params': state.adv_params['z_classifier']},
-          models.flatten_groups(extras[z_key]))
+          z_view(models.flatten_groups(extras[z_key])))
       terms['z_confusion'] = losses.classifier_confusion_loss(logits)
       total += w.z_classifier * terms['z_confusion']
     terms['generator_total'] = total
@@ -153,7 +162,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
                                       state.gen_params)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
-  z = jax.lax.stop_gradient(extras[z_key])
+  z = jax.lax.stop_gradient(z_view(models.flatten_groups(extras[z_key])))
 
   def adversary_loss(adv_params):
     adv_terms = {}
@@ -168,7 +177,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       total += adv_terms['discriminator']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
-          {'params': adv_params['z_classifier']}, models.flatten_groups(z))
+          {'params': adv_params['z_classifier']}, z)
       z_labels = batch['labels'].reshape(-1)
       adv_terms['z_classifier'] = losses.classification_loss(logits, z_labels)
       adv_terms['z_classifier_accuracy'] = jnp.mean(
