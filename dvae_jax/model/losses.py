@@ -126,3 +126,67 @@ def linear_label_dependence(codes: jax.Array, labels: jax.Array,
   gram = z.T @ z + ridge * n * jnp.eye(d, dtype=z.dtype)
   explained = jnp.sum(zy * jnp.linalg.solve(gram, zy))
   return explained / (jnp.sum(jnp.square(y)) + 1e-12)
+
+
+def moment_features(codes: jax.Array) -> jax.Array:
+  """codes (N, D) and their squares, (N, 2D): a linear readout of them sees
+  a class's mean and its spread along every dimension."""
+  return jnp.concatenate([codes, jnp.square(codes)], axis=-1)
+
+
+def label_memory_init(num_classes: int, dim: int) -> dict:
+  """Empty running statistics of codes by label (label_memory_update)."""
+  return {'class_sums': jnp.zeros((num_classes, dim)),
+          'class_weights': jnp.zeros((num_classes,)),
+          'second_moment': jnp.zeros((dim, dim))}
+
+
+def label_memory_update(memory: dict, features: jax.Array, labels: jax.Array,
+                        decay: float) -> dict:
+  """memory after one batch: exponential moving averages (weight 1 - decay
+  for the batch) of the per-class sums and weights of features (N, F) and of
+  their second moment (F, F), each a mean over the batch."""
+  n = features.shape[0]
+  onehot = jax.nn.one_hot(labels, memory['class_weights'].shape[0],
+                          dtype=features.dtype)
+  batch = {'class_sums': onehot.T @ features / n,
+           'class_weights': jnp.mean(onehot, axis=0),
+           'second_moment': features.T @ features / n}
+  return jax.tree.map(lambda old, new: decay * old + (1 - decay) * new,
+                      memory, batch)
+
+
+def memory_label_dependence(memory: dict, features: jax.Array,
+                            labels: jax.Array, ridge: float = 1e-3
+                            ) -> jax.Array:
+  """The share of the features' variance that lies between the class means,
+  tr(T^-1 B) / min(F, K - 1) in [0, 1] (T the total and B the between-class
+  covariance): the separation that the best linear classifier of the labels
+  exploits, invariant to any invertible linear map of the features.
+
+  Its value is read from memory (label_memory_update, already holding this
+  batch), so it rests on many batches rather than on one; its gradient goes
+  through this batch's class means (N, F features, integer labels (N,)), as
+  if the memory's means moved with them (straight-through): each code is
+  pushed off its class's mean offset, in the metric T^-1, so no scaling of a
+  direction hides it. ridge: T + ridge * diag(T), for rank-deficient T.
+  """
+  sg = jax.lax.stop_gradient
+  weights = memory['class_weights']
+  total_weight = jnp.sum(weights)
+  means = memory['class_sums'] / jnp.maximum(weights, 1e-12)[:, None]
+  overall = jnp.sum(memory['class_sums'], axis=0) / total_weight
+  k, f = means.shape
+  # This batch's class means (zero for classes absent from it).
+  onehot = jax.nn.one_hot(labels, k, dtype=features.dtype)
+  counts = jnp.sum(onehot, axis=0)
+  batch_means = onehot.T @ features / jnp.maximum(counts, 1.0)[:, None]
+  means = sg(means) + batch_means - sg(batch_means)
+  total = sg(memory['second_moment'] / total_weight -
+             jnp.outer(overall, overall))
+  total += ridge * jnp.diag(jnp.diag(total))
+  offsets = means - sg(overall)  # (K, F)
+  p = sg(weights / total_weight)
+  between = jnp.sum(p * jnp.sum(offsets * jnp.linalg.solve(total, offsets.T).T,
+                                axis=-1))
+  return between / min(f, k - 1)
