@@ -100,12 +100,6 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # z means, the R^2 of a least-squares fit of the labels, in closed form
   # (dvae_jax/model/losses.py: linear_label_dependence).
   config.loss.z_linear_independence = 0.0
-  # Beyond the paper: the class separation of the z means and their squares
-  # (the best linear readout of the labels from them), measured over about
-  # 1 / (1 - z_memory_decay) batches of running statistics rather than one
-  # batch (dvae_jax/model/losses.py: memory_label_dependence).
-  config.loss.z_memory_independence = 0.0
-  config.loss.z_memory_decay = 0.99
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

@@ -1,7 +1,6 @@
 """Each loss term against a value computed by hand."""
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -145,67 +144,3 @@ def test_linear_label_dependence_bounds_and_scale():
   a = losses.linear_label_dependence(jnp.array(codes), labels, 3)
   b = losses.linear_label_dependence(jnp.array(shrunk), labels, 3)
   assert float(a) == pytest.approx(float(b), rel=1e-3)
-
-
-def _memory_of(features, labels, num_classes, decay=0.0):
-  memory = losses.label_memory_init(num_classes, features.shape[1])
-  return losses.label_memory_update(memory, features, labels, decay)
-
-
-def test_label_memory_is_a_moving_average_of_batch_statistics():
-  labels = jnp.array([0, 1, 1])
-  a = jnp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-  memory = _memory_of(a, labels, 2)
-  np.testing.assert_allclose(memory['class_sums'], [[1 / 3, 2 / 3],
-                                                    [8 / 3, 10 / 3]])
-  np.testing.assert_allclose(memory['class_weights'], [1 / 3, 2 / 3])
-  np.testing.assert_allclose(memory['second_moment'], np.asarray(a).T @
-                             np.asarray(a) / 3, rtol=1e-6)
-  again = losses.label_memory_update(memory, 2 * a, labels, 0.75)
-  np.testing.assert_allclose(again['class_sums'],
-                             0.75 * memory['class_sums'] +
-                             0.25 * 2 * memory['class_sums'], rtol=1e-6)
-
-
-def test_memory_label_dependence_by_hand():
-  # One feature, class 0 at {0, 2}, class 1 at {2, 4}: class means 1 and 3
-  # about an overall 2, so the between-class variance is 1 of a total 2.
-  features = jnp.array([[0.0], [2.0], [2.0], [4.0]])
-  labels = jnp.array([0, 0, 1, 1])
-  value = losses.memory_label_dependence(_memory_of(features, labels, 2),
-                                         features, labels, ridge=0.0)
-  assert float(value) == pytest.approx(0.5, rel=1e-5)
-  # Classes with the same mean and spread: nothing between them.
-  same = jnp.array([[0.0], [2.0], [0.0], [2.0]])
-  assert float(losses.memory_label_dependence(
-      _memory_of(same, labels, 2), same, labels)) == pytest.approx(0.0,
-                                                                   abs=1e-6)
-  # Invariant to scaling a feature: shrinking hides nothing.
-  rng = np.random.RandomState(0)
-  labels = jnp.array(np.repeat(np.arange(3), 100))
-  codes = rng.randn(300, 2) + np.array(labels)[:, None] * np.array([1.0, 0.0])
-  shrunk = codes * np.array([1e-3, 1.0])
-  a, b = (losses.memory_label_dependence(_memory_of(jnp.array(c), labels, 3),
-                                         jnp.array(c), labels)
-          for c in (codes, shrunk))
-  assert float(a) == pytest.approx(float(b), rel=1e-3)
-  assert float(a) > 0.15  # about (2/3) / (5/3) / 2 = 0.2
-
-
-def test_memory_label_dependence_gradient_takes_the_labels_out():
-  # Descending its gradient moves the codes so that the class separation,
-  # measured afresh, falls: the straight-through gradient points the right
-  # way although the value comes from the memory.
-  rng = np.random.RandomState(0)
-  labels = jnp.array(np.repeat(np.arange(4), 16))
-  codes = jnp.array(rng.randn(64, 3) + np.array(labels)[:, None] * 0.8)
-
-  def fresh(c):
-    return float(losses.memory_label_dependence(_memory_of(c, labels, 4), c,
-                                                labels))
-  before = fresh(codes)
-  for _ in range(10):
-    memory = _memory_of(codes, labels, 4)
-    codes -= 20.0 * jax.grad(
-        lambda c: losses.memory_label_dependence(memory, c, labels))(codes)
-  assert fresh(codes) < 0.5 * before

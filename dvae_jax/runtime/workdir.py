@@ -26,12 +26,10 @@ STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
 S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
-Z_MEMORY = 'loss.z_memory_independence > 0'  # whether z's label memory exists
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'loss.z_linear_independence': 0.0,
-              'loss.z_memory_independence': 0.0, 'loss.z_memory_decay': 0.99,
               'model.z_noise_std': None}
 
 
@@ -90,7 +88,6 @@ def _state_defining(config: dict) -> dict:
                 for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
   out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
-  out[Z_MEMORY] = flat.get('loss.z_memory_independence', 0) > 0
   return out
 
 

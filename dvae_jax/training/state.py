@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from dvae_jax.model import losses, networks as models
+from dvae_jax.model import networks as models
 from dvae_jax.runtime import checkpointing, parallel
 from dvae_jax.training import step as step_lib
 
@@ -20,9 +20,7 @@ class TrainState:
   step: jax.Array  # () int32: the number of updates made
   gen_params: Any  # {'encoder': ..., 'decoder': ...}
   gen_opt_state: Any
-  # Running statistics: batch norm's {'encoder', 'decoder'}, and the z codes'
-  # by label (step.MEMORY) when loss.z_memory_independence is on.
-  batch_stats: Any
+  batch_stats: Any  # batch-norm running statistics, {'encoder', 'decoder'}
   adv_params: Any  # {'discriminator'?: ..., 'z_classifier'?: ...}
   adv_opt_state: Any
 
@@ -35,9 +33,8 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
 
 
 def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
-               z_dim: int, label_memory_classes: int = 0) -> TrainState:
-  """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit.
-  label_memory_classes: the class count of z's label memory; 0: none."""
+               z_dim: int) -> TrainState:
+  """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit."""
   x = jnp.zeros((2,) + tuple(image_shape), jnp.float32)
   labels = jnp.zeros((2,), jnp.int32)
   rngs = jax.random.split(rng, 4)
@@ -55,15 +52,12 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
   if networks.s_classifier is not None:
     gen_params['s_classifier'] = networks.s_classifier.init(
         rngs[3], jnp.zeros((2, networks.encoder.s_dim)))['params']
-  batch_stats = {'encoder': enc['batch_stats'], 'decoder': dec['batch_stats']}
-  if label_memory_classes:
-    batch_stats[step_lib.MEMORY] = losses.label_memory_init(
-        label_memory_classes, 2 * z_dim)  # losses.moment_features
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       gen_params=gen_params,
       gen_opt_state=gen_tx.init(gen_params),
-      batch_stats=batch_stats,
+      batch_stats={'encoder': enc['batch_stats'],
+                   'decoder': dec['batch_stats']},
       adv_params=adv_params,
       adv_opt_state=adv_tx.init(adv_params))
 
@@ -101,11 +95,7 @@ class Setup:
     return jax.jit(
         functools.partial(init_state, self.networks, self.gen_tx,
                           self.adv_tx, self.image_shape,
-                          z_dim=self.config.model.z_dim,
-                          label_memory_classes=(
-                              self.num_classes
-                              if self.config.loss.z_memory_independence > 0
-                              else 0)),
+                          z_dim=self.config.model.z_dim),
         out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:

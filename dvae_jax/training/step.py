@@ -23,8 +23,6 @@ from dvae_jax.training import numerics
 S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
 Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
 FAKES = slice(5, 7)
-# batch_stats entry of the running label statistics of z (loss.z_memory_*).
-MEMORY = 'z_label_memory'
 
 
 def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
@@ -149,19 +147,6 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
           models.flatten_groups(extras['z_mean']),
           batch['labels'].reshape(-1), setup.num_classes)
       total += w.z_linear_independence * terms['z_linear_label_dependence']
-    if w.z_memory_independence > 0:
-      # Beyond the paper: the class separation of the z means and their
-      # squares over the last ~1 / (1 - decay) batches (model/losses.py).
-      features = losses.moment_features(
-          models.flatten_groups(extras['z_mean']))
-      labels = batch['labels'].reshape(-1)
-      memory = losses.label_memory_update(
-          state.batch_stats[MEMORY], jax.lax.stop_gradient(features), labels,
-          w.z_memory_decay)
-      extras['batch_stats'][MEMORY] = memory
-      terms['z_memory_label_dependence'] = losses.memory_label_dependence(
-          memory, features, labels)
-      total += w.z_memory_independence * terms['z_memory_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
           {'params': state.adv_params['z_classifier']},
