@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -18,9 +17,17 @@ from dvae_jax.data.datasets import glyphs  # noqa: E402
 
 tf.config.set_visible_devices([], 'GPU')
 # Identical jitted functions recompile in every test; the cache makes it cheap.
-jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
-    '~/.cache/dvae_jax/xla-tests'))
+CACHE = os.path.expanduser('~/.cache/dvae_jax/xla-tests')
+jax.config.update('jax_compilation_cache_dir', CACHE)
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+# The same cache for every command a test starts: `python -m dvae_jax.main`
+# reads DVAE_JAX_CACHE, the others (analogy, aot_check, the benchmarks) read
+# jax's own variables. A subprocess then loads the programs an earlier test
+# compiled (most are the tiny config's) instead of compiling them again,
+# also in CI, whose cache starts empty.
+os.environ['DVAE_JAX_CACHE'] = CACHE
+os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE
+os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
 
 
 @pytest.fixture(scope='session')
@@ -155,8 +162,6 @@ def run_main(monkeypatch, capsys):
     if module.startswith('dvae_jax.cli.') and module != 'dvae_jax.cli.main':
       delattr(flags.FLAGS, name)
   from dvae_jax.cli import common, main as cli
-  # The same compilation cache as the rest of the tests.
-  monkeypatch.setenv('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla-tests')
 
   def run(*args):
     argv = ['dvae_jax.main', *map(str, args)]
