@@ -6,6 +6,16 @@ import subprocess
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# Compiling is most of the suite's time on CPU: the tests build XLA:CPU's
+# programs with LLVM's optimizations off (the init and the step of the tiny
+# config compile ~2.5x faster, and run no slower at these sizes). The same
+# code paths run; the floats differ from an optimized build's in the last
+# bits, which no test compares (every test compares runs made under these
+# flags; the subprocesses it starts inherit them). To test the optimized
+# build: XLA_FLAGS=--xla_backend_optimization_level=3 python -m pytest.
+if 'xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
+  os.environ['XLA_FLAGS'] = ' '.join(filter(None, [
+      os.environ.get('XLA_FLAGS'), '--xla_backend_optimization_level=0']))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -18,9 +28,17 @@ from dvae_jax.data.datasets import glyphs  # noqa: E402
 
 tf.config.set_visible_devices([], 'GPU')
 # Identical jitted functions recompile in every test; the cache makes it cheap.
-jax.config.update('jax_compilation_cache_dir', os.path.expanduser(
-    '~/.cache/dvae_jax/xla-tests'))
+CACHE = os.path.expanduser('~/.cache/dvae_jax/xla-tests')
+jax.config.update('jax_compilation_cache_dir', CACHE)
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
+# The same cache for every command a test starts: `python -m dvae_jax.main`
+# reads DVAE_JAX_CACHE, the others (analogy, aot_check, the benchmarks) read
+# jax's own variables. A subprocess then loads the programs an earlier test
+# compiled (most are the tiny config's) instead of compiling them again,
+# also in CI, whose cache starts empty.
+os.environ['DVAE_JAX_CACHE'] = CACHE
+os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE
+os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
 
 
 @pytest.fixture(scope='session')
@@ -103,7 +121,8 @@ def run_worker():
   def run(*args, devices: int, timeout: int = 540):
     env = {**os.environ, 'JAX_PLATFORMS': 'cpu', 'PYTHONPATH': repo,
            'JAX_NUM_CPU_DEVICES': str(devices),
-           'XLA_FLAGS': '--xla_cpu_collective_call_terminate_timeout_seconds=60'}
+           'XLA_FLAGS': os.environ['XLA_FLAGS'] +
+           ' --xla_cpu_collective_call_terminate_timeout_seconds=60'}
     result = subprocess.run(
         [sys.executable, 'tests/parallel_worker.py', *map(str, args)],
         cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
@@ -155,8 +174,6 @@ def run_main(monkeypatch, capsys):
     if module.startswith('dvae_jax.cli.') and module != 'dvae_jax.cli.main':
       delattr(flags.FLAGS, name)
   from dvae_jax.cli import common, main as cli
-  # The same compilation cache as the rest of the tests.
-  monkeypatch.setenv('DVAE_JAX_CACHE', '~/.cache/dvae_jax/xla-tests')
 
   def run(*args):
     argv = ['dvae_jax.main', *map(str, args)]

@@ -2,6 +2,7 @@
 re-evaluating the checkpoint reproduces the end-of-training numbers."""
 import json
 import os
+import shutil
 
 import pytest
 from etils import epath
@@ -9,17 +10,17 @@ from etils import epath
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import evaluate, families, inference, metric_keys
 from dvae_jax.runtime import errors
-from dvae_jax.training import loop as train
 
 FIGURES = ('swap_grid', 'analogies', 'interpolation_s', 'interpolation_z',
            'prior_samples')
 
 
 def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
-    tiny_config, tmp_path):
-  tiny_config.num_train_steps = 3
-  workdir = str(tmp_path)
-  summary = train.train_and_evaluate(tiny_config, workdir)
+    finished_run, tmp_path):
+  config, finished, summary = finished_run
+  config = config.copy_and_resolve_references()
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(finished, workdir)  # the fixture's run stays read-only
   with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
     at_end = json.load(f)
   assert summary == evaluate.summary(at_end)
@@ -35,14 +36,17 @@ def test_evaluate_workdir_reproduces_the_end_of_training_numbers(
   assert os.path.exists(os.path.join(workdir, 'eval', 'classifier', 'key.json'))
 
   os.remove(os.path.join(workdir, 'eval', 'metrics.json'))
-  again = evaluate.evaluate_workdir(tiny_config, workdir)
+  os.remove(os.path.join(workdir, 'eval', 'report.md'))
+  again = evaluate.evaluate_workdir(config, workdir)
   assert again == at_end
+  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+    assert json.load(f) == at_end
   with open(os.path.join(workdir, 'eval', 'report.md')) as f:
-    assert f.read().startswith('# Evaluation at step 3')
+    assert f.read().startswith(f'# Evaluation at step {summary["step"]}')
 
-  tiny_config.model.width = 8  # not the networks the checkpoints hold
+  config.model.width = 8  # not the networks the checkpoints hold
   with pytest.raises(errors.UserError, match='can be restored'):
-    evaluate.evaluate_workdir(tiny_config, workdir)
+    evaluate.evaluate_workdir(config, workdir)
 
 
 def test_evaluate_without_checkpoint_is_a_user_error(tiny_config, tmp_path):

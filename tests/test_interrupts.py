@@ -26,8 +26,7 @@ def _start(workdir, data_dir):
        f'--config.data_dir={data_dir}', '--config.checkpoint_every_steps=1',
        '--config.log_every_steps=1', '--config.keep_checkpoints=10'],
       cwd=REPO, stderr=subprocess.PIPE, text=True,
-      env={**os.environ, 'JAX_PLATFORMS': 'cpu',
-           'DVAE_JAX_CACHE': '~/.cache/dvae_jax/xla-tests'})
+      env={**os.environ, 'JAX_PLATFORMS': 'cpu'})  # conftest: the cache
 
 
 def _run_until(proc, step, signum):

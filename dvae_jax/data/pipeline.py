@@ -145,7 +145,9 @@ class Data:
 def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
   """Any (h, w, c) uint8 image -> (S, S, channels) uint8 by resizing or padding."""
   size = config.image_size
-  if config.resize == 'pad':
+  if tuple(image.shape[:2]) == (size, size):
+    pass  # already the model's size (e.g. the built-in data): both are copies
+  elif config.resize == 'pad':
     image = tf.image.resize_with_crop_or_pad(image, size, size)
   else:  # 'resize' (model/config_rules.py)
     image = tf.image.resize(image, (size, size), antialias=True)
