@@ -31,5 +31,6 @@ setuptools.setup(
         'etils==1.15.0',  # epath: workdirs on gs:// as well as local disk
     ],
     extras_require={'test': ['pytest==9.2.0', 'pytest-timeout==2.4.0',
+                             'pytest-xdist==3.8.0',
                              'hypothesis==6.170.17']},
 )

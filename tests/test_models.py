@@ -137,5 +137,6 @@ def test_weight_grad_chunks_change_no_parameter_and_no_gradient():
 
     grads.append(jax.grad(loss)(variables['params']))
   assert (jax.tree.structure(grads[0]) == jax.tree.structure(grads[1]))
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
-                                                       atol=1e-5), *grads)
+  # Float32 sums in another order: agree to ~1e-6 of each array's scale.
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(
+      a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max())), *grads)
