@@ -100,6 +100,11 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # z means, the R^2 of a least-squares fit of the labels, in closed form
   # (dvae_jax/model/losses.py: linear_label_dependence).
   config.loss.z_linear_independence = 0.0
+  # Beyond the paper: both label dependences above measured over the z means
+  # of the last this-many batches (the earlier ones kept without gradient,
+  # model/losses.py: with_memory) instead of one batch, which is too small to
+  # see a weak dependence spread over many directions; 1: this batch only.
+  config.loss.z_independence_batches = 1
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

@@ -232,3 +232,46 @@ def test_fixed_z_noise_has_no_variance_head():
   assert 'z_logvar_head' not in variables['params']
   _, _, logvar = encoder.apply(variables, x, train=False)
   np.testing.assert_allclose(logvar, np.log(0.25), rtol=1e-6)
+
+
+def test_dependence_over_remembered_batches_by_hand():
+  """loss.z_independence_batches = 3: the state keeps the z means and labels
+  of two earlier batches; until they are in, the terms see this batch; then
+  they see all three batches, by hand."""
+  config = default.get_config('tiny')
+  config.adversary = 'none'
+  config.loss.z_independence = 0.3
+  config.loss.z_linear_independence = 0.2
+  config.loss.z_independence_batches = 3
+  setup = state_lib.Setup.create(config, NUM_CLASSES,
+                                 parallel.make_mesh(jax.devices()[:1]))
+  n = config.batch_size * 3
+  state = setup.init()
+  memory = state.batch_stats[train_step_lib.MEMORY]
+  assert memory['z_mean'].shape == (2 * n, config.model.z_dim)
+  step = setup.train_step()
+  means, labels = [], []
+  for seed in range(3):
+    batch = _batch(config, seed)
+    (_, z_mean, _), _ = setup.networks.encoder.apply(
+        {'params': state.gen_params['encoder'],
+         'batch_stats': state.batch_stats['encoder']},
+        batch['images'].reshape((-1, 32, 32, 3)), train=True,
+        mutable=['batch_stats'])
+    means.append(np.asarray(z_mean))
+    labels.append(batch['labels'].reshape(-1))
+    seen = slice(0, None) if seed == 2 else slice(seed, seed + 1)
+    codes, ys = np.concatenate(means[seen]), np.concatenate(labels[seen])
+    state, metrics = step(state, parallel.global_batch(batch, setup.mesh))
+    np.testing.assert_allclose(metrics['z_label_dependence'],
+                               losses.label_dependence(codes, ys), rtol=1e-4)
+    np.testing.assert_allclose(
+        metrics['z_linear_label_dependence'],
+        losses.linear_label_dependence(codes, ys, NUM_CLASSES), rtol=1e-4)
+  # Slots are overwritten oldest first: batch 2 went where batch 0 was.
+  memory = state.batch_stats[train_step_lib.MEMORY]
+  np.testing.assert_allclose(memory['z_mean'],
+                             np.concatenate([means[2], means[1]]), rtol=1e-5,
+                             atol=1e-6)
+  np.testing.assert_array_equal(memory['labels'],
+                                np.concatenate([labels[2], labels[1]]))

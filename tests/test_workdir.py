@@ -67,12 +67,20 @@ def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
   saved = json.loads(config.to_json_best_effort())
   del saved['loss']['s_classifier'], saved['loss']['z_independence']
   del saved['loss']['z_linear_independence'], saved['model']['z_noise_std']
+  del saved['loss']['z_independence_batches']
   workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
   loaded = inference.load_config(str(tmp_path))
   assert loaded.loss.s_classifier == 0 and loaded.loss.z_independence == 0
   assert loaded.loss.z_linear_independence == 0
+  assert loaded.loss.z_independence_batches == 1
   assert loaded.model.z_noise_std is None
+  workdir.check_resumable(config, str(tmp_path))
+  config.loss.z_independence_batches = 5  # no term on: nothing remembered
   workdir.check_resumable(config, str(tmp_path))
   config.loss.s_classifier = 1.0
   with pytest.raises(errors.UserError, match='s_classifier'):
+    workdir.check_resumable(config, str(tmp_path))
+  config.loss.s_classifier = 0.0
+  config.loss.z_independence = 1.0  # a memory of z means the state lacks
+  with pytest.raises(errors.UserError, match='z means remembered'):
     workdir.check_resumable(config, str(tmp_path))

@@ -119,6 +119,7 @@ RULES = (
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('loss.z_linear_independence', '>= 0', lambda v: v >= 0),
+    _int_at_least('loss.z_independence_batches', 1),
     _number('learning_rate', '> 0', lambda v: v > 0),
     _number('disc_learning_rate', '> 0', lambda v: v > 0),
     _number('b1', 'in [0, 1)', lambda v: 0 <= v < 1),

@@ -106,6 +106,16 @@ def label_dependence(codes: jax.Array, labels: jax.Array) -> jax.Array:
                                       1e-12)
 
 
+def with_memory(memory_codes: jax.Array, memory_labels: jax.Array,
+                codes: jax.Array, labels: jax.Array):
+  """The codes (N, D) and labels (N,) of this batch after those of earlier
+  batches (M, D), (M,), which carry no gradient: a dependence measured on the
+  union sees far weaker dependence than one batch can, and its gradient still
+  moves only this batch's codes."""
+  return (jnp.concatenate([jax.lax.stop_gradient(memory_codes), codes]),
+          jnp.concatenate([memory_labels, labels]))
+
+
 def linear_label_dependence(codes: jax.Array, labels: jax.Array,
                             num_classes: int, ridge: float = 0.1
                             ) -> jax.Array:

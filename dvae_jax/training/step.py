@@ -23,6 +23,10 @@ from dvae_jax.training import numerics
 S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
 Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
 FAKES = slice(5, 7)
+NUM_GROUPS = 3
+# batch_stats entry of the z means and labels of earlier batches
+# (loss.z_independence_batches > 1), oldest overwritten first.
+MEMORY = 'z_memory'
 
 
 def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
@@ -86,6 +90,32 @@ def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
   return real, fake
 
 
+def _label_dependences(state, extras, labels, setup):
+  """measure -> measure(z means, labels) of this batch, or of it and the
+  remembered earlier batches once the memory is full (until then, of this
+  batch). Writes the updated memory into extras['batch_stats']."""
+  codes, labels = models.flatten_groups(extras['z_mean']), labels.reshape(-1)
+  if MEMORY not in state.batch_stats:
+    return lambda measure: measure(codes, labels)
+  memory = state.batch_stats[MEMORY]
+  n, slots = labels.shape[0], memory['labels'].shape[0] // labels.shape[0]
+  start = (state.step % slots) * n
+  extras['batch_stats'][MEMORY] = {
+      'z_mean': jax.lax.dynamic_update_slice(
+          memory['z_mean'], jax.lax.stop_gradient(codes).astype(jnp.float32),
+          (start, 0)),
+      'labels': jax.lax.dynamic_update_slice(memory['labels'], labels,
+                                             (start,))}
+  union = losses.with_memory(memory['z_mean'], memory['labels'], codes,
+                             labels)
+  full = state.step >= slots
+
+  def measure_it(measure):
+    # Both are cheap next to the networks; jnp.where keeps one jitted step.
+    return jnp.where(full, measure(*union), measure(codes, labels))
+  return measure_it
+
+
 def _update(tx, grads, opt_state, params):
   """One optimizer step: (new params, new optimizer state)."""
   updates, opt_state = tx.update(grads, opt_state, params)
@@ -137,15 +167,13 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       terms['s_classification'] = losses.classification_loss(
           s_logits, batch['labels'].reshape(-1))
       total += w.s_classifier * terms['s_classification']
+    dependence = _label_dependences(state, extras, batch['labels'], setup)
     if w.z_independence > 0:
-      terms['z_label_dependence'] = losses.label_dependence(
-          models.flatten_groups(extras['z_mean']),
-          batch['labels'].reshape(-1))
+      terms['z_label_dependence'] = dependence(losses.label_dependence)
       total += w.z_independence * terms['z_label_dependence']
     if w.z_linear_independence > 0:
-      terms['z_linear_label_dependence'] = losses.linear_label_dependence(
-          models.flatten_groups(extras['z_mean']),
-          batch['labels'].reshape(-1), setup.num_classes)
+      terms['z_linear_label_dependence'] = dependence(functools.partial(
+          losses.linear_label_dependence, num_classes=setup.num_classes))
       total += w.z_linear_independence * terms['z_linear_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
