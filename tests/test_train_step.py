@@ -182,14 +182,19 @@ def test_bfloat16_compute_step_is_finite():
   assert metrics['generator_total'].dtype == jnp.float32
 
 
-def test_s_classifier_and_z_independence_terms_by_hand():
+def _setup_without_adversary(**loss):
+  """(config, Setup) of the tiny config on one device, no adversary, with
+  the loss weights given."""
   config = default.get_config('tiny')
   config.adversary = 'none'
-  config.loss.s_classifier = 0.7
-  config.loss.z_independence = 0.3
-  config.loss.z_linear_independence = 0.2
-  setup = state_lib.Setup.create(config, NUM_CLASSES,
-                                 parallel.make_mesh(jax.devices()[:1]))
+  config.loss.update(loss)
+  return config, state_lib.Setup.create(config, NUM_CLASSES,
+                                        parallel.make_mesh(jax.devices()[:1]))
+
+
+def test_s_classifier_and_z_independence_terms_by_hand():
+  config, setup = _setup_without_adversary(
+      s_classifier=0.7, z_independence=0.3, z_linear_independence=0.2)
   networks, mesh = setup.networks, setup.mesh
   state = setup.init()
   assert state.gen_params['s_classifier']['kernel'].shape == (
@@ -238,13 +243,8 @@ def test_dependence_over_remembered_batches_by_hand():
   """loss.z_independence_batches = 3: the state keeps the z means and labels
   of two earlier batches; until they are in, the terms see this batch; then
   they see all three batches, by hand."""
-  config = default.get_config('tiny')
-  config.adversary = 'none'
-  config.loss.z_independence = 0.3
-  config.loss.z_linear_independence = 0.2
-  config.loss.z_independence_batches = 3
-  setup = state_lib.Setup.create(config, NUM_CLASSES,
-                                 parallel.make_mesh(jax.devices()[:1]))
+  config, setup = _setup_without_adversary(
+      z_independence=0.3, z_linear_independence=0.2, z_independence_batches=3)
   n = config.batch_size * 3
   state = setup.init()
   memory = state.batch_stats[train_step_lib.MEMORY]
