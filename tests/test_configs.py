@@ -53,9 +53,13 @@ def test_improved_variant_adds_the_three_terms_and_composes(name):
   assert paper.loss.s_classifier == 0 and paper.loss.z_independence == 0
   assert improved.loss.s_classifier > 0 and improved.loss.z_independence > 0
   assert improved.loss.kl == pytest.approx(10 * paper.loss.kl)
-  # Everything else is the paper's (the dataset's own settings included).
-  for key in ('adversary', 'learning_rate', 'model', 'dataset'):
+  # Everything else is the paper's (the dataset's own settings included),
+  # but Yale B's z, which :improved shrinks to 8 dims (docs/RESULTS.md).
+  for key in ('adversary', 'learning_rate', 'dataset'):
     assert improved[key] == paper[key]
+  assert improved.model.z_dim == (8 if name == 'yaleb' else paper.model.z_dim)
+  improved.model.z_dim = paper.model.z_dim
+  assert improved.model == paper.model
   both = get_config(name, 'improved,tiny')
   assert both.loss.s_classifier > 0
   assert both.model.width == get_config(name, 'tiny').model.width
