@@ -7,8 +7,8 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # Compiling is most of the suite's time on CPU: the tests build XLA:CPU's
-# programs with LLVM's optimizations off (the init and the step of the tiny
-# config compile ~2.5x faster, and run no slower at these sizes). The same
+# programs with LLVM's optimizations off (they compile faster; at these
+# sizes running them is a small part of the time; not benchmarked). The same
 # code paths run; the floats differ from an optimized build's in the last
 # bits, which no test compares (every test compares runs made under these
 # flags; the subprocesses it starts inherit them). To test the optimized

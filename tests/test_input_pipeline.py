@@ -104,8 +104,9 @@ def test_mnist_like_data_is_padded_or_resized(mode, size, tiny_config):
 
 @pytest.mark.parametrize('mode', ['pad', 'resize'])
 def test_images_of_the_model_size_pass_unchanged(mode, tiny_config):
-  """Images already at the model size skip the resize (it made loading the
-  built-in data 2-4x slower), which would have given them back bit for bit."""
+  """Images already at the model size skip the resize (work for nothing
+  when loading the built-in data), which would have given them back bit for
+  bit."""
   import tensorflow as tf
   tiny_config.resize = mode
   rng = np.random.default_rng(0)

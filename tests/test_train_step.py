@@ -272,6 +272,6 @@ def test_dependence_over_remembered_batches_by_hand():
   memory = state.batch_stats[train_step_lib.MEMORY]
   np.testing.assert_allclose(memory['z_mean'],
                              np.concatenate([means[2], means[1]]), rtol=1e-5,
-                             atol=1e-6)
+                             atol=1e-5)  # the codes' scale is ~1
   np.testing.assert_array_equal(memory['labels'],
                                 np.concatenate([labels[2], labels[1]]))

@@ -90,17 +90,17 @@ def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
   return real, fake
 
 
-def _label_dependences(state, extras, labels, setup):
-  """measure -> measure(z means, labels) of this batch, or of it and the
-  remembered earlier batches once the memory is full (until then, of this
-  batch). Writes the updated memory into extras['batch_stats']."""
-  codes, labels = models.flatten_groups(extras['z_mean']), labels.reshape(-1)
+def _label_dependences(state, z_mean, labels):
+  """(measure -> measure(z means, labels) of this batch, or of it and the
+  remembered earlier batches once the memory is full; the updated memory,
+  None without one). z_mean (B, 3, z_dim), labels (B, 3)."""
+  codes, labels = models.flatten_groups(z_mean), labels.reshape(-1)
   if MEMORY not in state.batch_stats:
-    return lambda measure: measure(codes, labels)
+    return (lambda measure: measure(codes, labels)), None
   memory = state.batch_stats[MEMORY]
   n, slots = labels.shape[0], memory['labels'].shape[0] // labels.shape[0]
   start = (state.step % slots) * n
-  extras['batch_stats'][MEMORY] = {
+  updated = {
       'z_mean': jax.lax.dynamic_update_slice(
           memory['z_mean'], jax.lax.stop_gradient(codes).astype(jnp.float32),
           (start, 0)),
@@ -108,12 +108,12 @@ def _label_dependences(state, extras, labels, setup):
                                              (start,))}
   union = losses.with_memory(memory['z_mean'], memory['labels'], codes,
                              labels)
-  full = state.step >= slots
 
   def measure_it(measure):
-    # Both are cheap next to the networks; jnp.where keeps one jitted step.
-    return jnp.where(full, measure(*union), measure(codes, labels))
-  return measure_it
+    # Until the memory is full (the first slots steps), this batch alone.
+    return jax.lax.cond(state.step >= slots, lambda: measure(*union),
+                        lambda: measure(codes, labels))
+  return measure_it, updated
 
 
 def _update(tx, grads, opt_state, params):
@@ -167,7 +167,10 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       terms['s_classification'] = losses.classification_loss(
           s_logits, batch['labels'].reshape(-1))
       total += w.s_classifier * terms['s_classification']
-    dependence = _label_dependences(state, extras, batch['labels'], setup)
+    dependence, memory = _label_dependences(state, extras['z_mean'],
+                                            batch['labels'])
+    if memory is not None:
+      extras['batch_stats'][MEMORY] = memory
     if w.z_independence > 0:
       terms['z_label_dependence'] = dependence(losses.label_dependence)
       total += w.z_independence * terms['z_label_dependence']
