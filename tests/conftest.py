@@ -7,15 +7,19 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # Compiling is most of the suite's time on CPU: the tests build XLA:CPU's
-# programs with LLVM's optimizations off (they compile faster; at these
-# sizes running them is a small part of the time; not benchmarked). The same
-# code paths run; the floats differ from an optimized build's in the last
-# bits, which no test compares (every test compares runs made under these
-# flags; the subprocesses it starts inherit them). To test the optimized
-# build: XLA_FLAGS=--xla_backend_optimization_level=3 python -m pytest.
+# programs with LLVM's optimizations and the fusion emitters off; the tiny
+# config's init and train step then compile in 0.26x the time, and its step
+# runs 1.75x slower (benchmarks/compile_time.py, docs/PERFORMANCE.md), a
+# small part of a test's time at these sizes. The same code paths run; the
+# floats differ from an optimized build's in the last bits, which no test
+# compares (every test compares runs made under these flags; the
+# subprocesses it starts inherit them). To test the build users get:
+# XLA_FLAGS=--xla_backend_optimization_level=3 python -m pytest.
+TEST_XLA_FLAGS = ('--xla_backend_optimization_level=0 '
+                  '--xla_cpu_use_fusion_emitters=false')
 if 'xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
   os.environ['XLA_FLAGS'] = ' '.join(filter(None, [
-      os.environ.get('XLA_FLAGS'), '--xla_backend_optimization_level=0']))
+      os.environ.get('XLA_FLAGS'), TEST_XLA_FLAGS]))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

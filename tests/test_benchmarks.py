@@ -218,3 +218,18 @@ def test_multi_step_equals_single_steps():
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5,
                                  err_msg=jax.tree_util.keystr(path))
   jax.tree_util.tree_map_with_path(close, scan_state, single_state)
+
+
+def test_compile_time_measures_the_flags_the_tests_use():
+  """The benchmark's 'tests' row is what conftest sets (and the suite runs
+  under: the README's compile-time claim is about these flags)."""
+  import conftest
+  from benchmarks import compile_time
+  assert conftest.TEST_XLA_FLAGS in compile_time.FLAG_SETS.values()
+  assert conftest.TEST_XLA_FLAGS in os.environ['XLA_FLAGS']
+  results = {'a': [{'init_compile_s': 2.0, 'step_compile_s': 6.0,
+                    'step_run_ms': 10.0}],
+             'b': [{'init_compile_s': 1.0, 'step_compile_s': 1.0,
+                    'step_run_ms': 15.0}]}
+  row = compile_time.table(results).splitlines()[-1]
+  assert row == '| b | 1.00 | 1.00 | 0.25x | 15.0 | 1.50x |'
