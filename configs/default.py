@@ -68,6 +68,10 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # instead of learned; None learns it (the paper).
   config.model.z_noise_std = ml_collections.FieldReference(
       None, field_type=float)
+  # Beyond the paper: z means within this distance of 0 become exactly 0
+  # (soft thresholding), so that a dimension the KL has emptied holds nothing
+  # a probe on the means could read; 0 turns it off.
+  config.model.z_mean_dead_zone = 0.0
   # Images per chunk of the convolutions' weight gradients (model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(
@@ -105,6 +109,11 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # model/losses.py: with_memory) instead of one batch, which is too small to
   # see a weak dependence spread over many directions; 1: this batch only.
   config.loss.z_independence_batches = 1
+  # Both dependences standardize each z dimension by sqrt(variance + this^2)
+  # (model/losses.py: standardize): a dimension whose means spread less than
+  # this is seen at about its own scale, so that the KL can empty it (with
+  # model.z_mean_dead_zone, to exactly 0); 0: every dimension at variance 1.
+  config.loss.z_independence_floor = 0.0
 
   # Optimization: Adam with beta1 = 0.5 for both players.
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4

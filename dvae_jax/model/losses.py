@@ -78,24 +78,33 @@ def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
       optax.softmax_cross_entropy_with_integer_labels(logits, labels))
 
 
-def standardize(codes: jax.Array) -> jax.Array:
+def standardize(codes: jax.Array, floor: float = 0.0) -> jax.Array:
   """codes (N, D) with each dimension at mean 0 and variance 1 over the batch,
   so that shrinking a dimension hides nothing from what reads it (the probes
-  standardize too)."""
+  standardize too).
+
+  floor > 0 divides by sqrt(variance + floor^2) instead: a dimension that
+  spreads less than floor keeps about its own scale. Without it, the
+  gradient through a nearly constant dimension grows as 1 / its spread, and
+  the noise of a one-batch estimate keeps kicking such a dimension instead
+  of letting the KL empty it.
+  """
   x = codes - jnp.mean(codes, axis=0)
-  return x / jnp.sqrt(jnp.mean(jnp.square(x), axis=0) + 1e-12)
+  return x / jnp.sqrt(jnp.mean(jnp.square(x), axis=0) + floor**2 + 1e-12)
 
 
-def label_dependence(codes: jax.Array, labels: jax.Array) -> jax.Array:
+def label_dependence(codes: jax.Array, labels: jax.Array,
+                     floor: float = 0.0) -> jax.Array:
   """How much codes (N, D) depend on integer labels (N,): the normalized HSIC
   (kernel alignment, CKA) of a Gaussian kernel on the standardized codes with
   the same-label kernel, in [0, 1]; 0 when the codes are independent of the
   labels (Gretton et al. 2005; Kornblith et al. 2019).
 
-  The kernel width is the median squared distance (no gradient through it).
+  The kernel width is the median squared distance (no gradient through it);
+  floor: see standardize.
   """
   n = codes.shape[0]
-  x = standardize(codes)
+  x = standardize(codes, floor)
   sq = jnp.sum(jnp.square(x[:, None] - x[None]), axis=-1)  # (N, N)
   width = jax.lax.stop_gradient(jnp.median(sq) + 1e-6)
   k = jnp.exp(-sq / width)
@@ -117,8 +126,8 @@ def with_memory(memory_codes: jax.Array, memory_labels: jax.Array,
 
 
 def linear_label_dependence(codes: jax.Array, labels: jax.Array,
-                            num_classes: int, ridge: float = 0.1
-                            ) -> jax.Array:
+                            num_classes: int, ridge: float = 0.1,
+                            floor: float = 0.0) -> jax.Array:
   """The share of the one-hot labels' variance that a ridge least-squares fit
   on the standardized codes (N, D) explains, R^2 in [0, 1]: the best linear
   adversary on this batch, in closed form, so no adversary has to catch up.
@@ -126,10 +135,11 @@ def linear_label_dependence(codes: jax.Array, labels: jax.Array,
   With Z the standardized codes and Y the centred one-hot labels (N, K):
   R^2 = tr(Y' Z (Z'Z + ridge N I)^-1 Z' Y) / tr(Y'Y). Independent codes
   still fit about D / N of it by chance; the gradient pushes the class means
-  of every direction of the codes together, whatever its scale.
+  of every direction of the codes together, whatever its scale (down to
+  floor: see standardize).
   """
   n, d = codes.shape
-  z = standardize(codes)
+  z = standardize(codes, floor)
   y = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   y = y - jnp.mean(y, axis=0)
   zy = z.T @ y  # (D, K)

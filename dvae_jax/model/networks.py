@@ -94,6 +94,7 @@ class Encoder(nn.Module):
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
   z_noise_std: Optional[float] = None  # None: q(z|x)'s variance is learned
+  z_mean_dead_zone: float = 0.0  # > 0: soft-threshold the z means
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -109,6 +110,13 @@ class Encoder(nn.Module):
       # penalty on the means, and no dimension can carry information
       # below the noise that samples hide and the means still show.
       z_logvar = jnp.full_like(z_mean, 2.0 * jnp.log(self.z_noise_std))
+    if self.z_mean_dead_zone:
+      # A z dimension the KL has shrunk keeps a small random projection of
+      # the trunk's features, which name the identity (a probe on
+      # standardized means reads it at any scale); soft-thresholding makes
+      # such a mean exactly 0, and 0 passes no gradient that could revive it.
+      z_mean = jnp.sign(z_mean) * nn.relu(jnp.abs(z_mean) -
+                                          self.z_mean_dead_zone)
     return (s.astype(jnp.float32), z_mean.astype(jnp.float32),
             z_logvar.astype(jnp.float32))
 
@@ -295,7 +303,8 @@ def build_coders(config) -> Tuple[Encoder, Decoder]:
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)
   return (Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
-                  weight_grad_chunk=chunk, z_noise_std=m.z_noise_std),
+                  weight_grad_chunk=chunk, z_noise_std=m.z_noise_std,
+                  z_mean_dead_zone=m.z_mean_dead_zone),
           Decoder(m.width, config.image_size, config.channels, dtype=dtype,
                   weight_grad_chunk=chunk))
 

@@ -172,11 +172,13 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
     if memory is not None:
       extras['batch_stats'][MEMORY] = memory
     if w.z_independence > 0:
-      terms['z_label_dependence'] = dependence(losses.label_dependence)
+      terms['z_label_dependence'] = dependence(functools.partial(
+          losses.label_dependence, floor=w.z_independence_floor))
       total += w.z_independence * terms['z_label_dependence']
     if w.z_linear_independence > 0:
       terms['z_linear_label_dependence'] = dependence(functools.partial(
-          losses.linear_label_dependence, num_classes=setup.num_classes))
+          losses.linear_label_dependence, num_classes=setup.num_classes,
+          floor=w.z_independence_floor))
       total += w.z_linear_independence * terms['z_linear_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
