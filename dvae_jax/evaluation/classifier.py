@@ -75,11 +75,14 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   """
   module = TrunkClassifier(width, num_classes)
   x0 = jnp.zeros((2,) + images.shape[1:], jnp.float32)
-  variables = module.init(jax.random.key(seed), x0, train=False)
+  # One compiled program: run op by op, init compiles each of its dozens of
+  # primitives on its own, which took longer than training a tiny judge.
+  variables = jax.jit(functools.partial(module.init, train=False))(
+      jax.random.key(seed), x0)
   # Cosine decay to 0: a better classifier in a fixed, small step budget.
   tx = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
   params, stats = variables['params'], variables['batch_stats']
-  opt_state = tx.init(params)
+  opt_state = jax.jit(tx.init)(params)
 
   @jax.jit
   def step(params, stats, opt_state, x, y):
