@@ -135,8 +135,8 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # The metric families to compute (dvae_jax/evaluation/families.py), in
   # their order there; ground_truth scores only where the dataset can render
   # the true swap (the built-in glyphs), factors only with known nuisances.
-  config.eval.metrics = ('probes', 'baseline', 'swaps', 'unseen',
-                         'ground_truth', 'factors', 'quality')
+  config.eval.metrics = ('probes', 'dimensions', 'baseline', 'swaps',
+                         'unseen', 'ground_truth', 'factors', 'quality')
   config.eval.batch_size = 256
   config.eval.probe_train_examples = 8000  # codes of train images fit the probe
   config.eval.grid_size = 8  # swap grid: 8 s sources x 8 z sources

@@ -90,7 +90,7 @@ def test_config_chooses_the_metric_families(finished_run):
                      if k == 'step' or k.startswith('unseen/')}
   config.eval.metrics = ('probes', 'swapz')
   with pytest.raises(errors.UserError, match="'swapz', which is no metric "
-                     'family; choose from probes, baseline, swaps'):
+                     'family; choose from probes, dimensions, baseline'):
     evaluate.evaluate_model(config, data, loaded.model, loaded.step, workdir,
                             write=False)
 

@@ -12,7 +12,8 @@ from etils import epath
 
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import (classifier as classifier_lib, dci,
-    factors as factors_lib, mig, probes, retrieval, sample_quality, swaps)
+    dimensions, factors as factors_lib, mig, probes, retrieval,
+    sample_quality, swaps)
 from dvae_jax.evaluation.metric_keys import IMAGE_SETS, PROBE_CODES, PROBE_FITS
 from dvae_jax.runtime import errors
 from dvae_jax.runtime import workdir as workdir_lib
@@ -31,7 +32,7 @@ def subset(data: input_pipeline.SplitData, n, seed: int):
 
 def _codes(model, data, seed: int) -> dict:
   s, z_mean, z_logvar = model.encode(data.images)
-  return {'s': s, 'z_mean': z_mean,
+  return {'s': s, 'z_mean': z_mean, 'z_logvar': z_logvar,
           'z_sample': probes.sample_z(z_mean, z_logvar, seed)}
 
 
@@ -72,7 +73,7 @@ class Context:
     return self._splits[name]
 
   def codes(self, name: str) -> dict:
-    """{'s', 'z_mean', 'z_sample'} codes (N, D) of split(name)."""
+    """{'s', 'z_mean', 'z_logvar', 'z_sample'} codes (N, D) of split(name)."""
     if name not in self._codes:
       self._codes[name] = _codes(self.model, self.split(name), self.seed)
     return self._codes[name]
@@ -127,6 +128,15 @@ def probe_metrics(ctx: Context) -> dict:
       m[f'probe/{probe_name}/{code}/train'] = acc['train']
       m[f'probe/{probe_name}/{code}/heldout'] = acc['test']
   return m
+
+
+def dimension_metrics(ctx: Context) -> dict:
+  """Active z dimensions and the z-mean probe on them and on the rest."""
+  train, heldout = ctx.split('train'), ctx.split('heldout')
+  codes, held_codes = ctx.codes('train'), ctx.codes('heldout')
+  return dimensions.dimension_metrics(
+      codes['z_mean'], codes['z_logvar'], train.labels, held_codes['z_mean'],
+      heldout.labels, ctx.seed)
 
 
 def baseline_metrics(ctx: Context) -> dict:
@@ -236,6 +246,7 @@ def quality_metrics(ctx: Context) -> dict:
 # In the order they run (and their keys appear in metrics.json's dict).
 FAMILIES = {
     'probes': probe_metrics,
+    'dimensions': dimension_metrics,
     'baseline': baseline_metrics,
     'swaps': swap_metrics,
     'unseen': unseen_metrics,

@@ -50,6 +50,17 @@ METRICS = (
     Metric('probe/chance', 'chance', PCT, summary='probe_chance'),
     Metric('probe/num_identities', 'training identities', COUNT,
            summary='num_identities'),
+    # Where in z the probe finds identity (evaluation/dimensions.py).
+    Metric('dims/active', 'active z dimensions (>= 0.1 nats)', COUNT,
+           'dimensions'),
+    Metric('dims/kl_total', 'KL of z, nats (all dimensions)', NUM,
+           'dimensions'),
+    Metric('dims/kl_inactive', 'KL of the inactive dimensions, nats', NUM,
+           'dimensions'),
+    Metric('dims/probe_active', 'z_mean linear probe, active dimensions',
+           PCT, 'dimensions'),
+    Metric('dims/probe_inactive', 'z_mean linear probe, the others', PCT,
+           'dimensions'),
     Metric('baseline/train', 'supervised baseline, train', PCT),
     Metric('baseline/heldout', 'supervised baseline, held-out', PCT),
     # Swaps of held-out images, named by the judge.

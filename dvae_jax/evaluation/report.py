@@ -54,6 +54,13 @@ def markdown(m: dict) -> str:
   rows.append(['chance', '-', '-', v('probe/chance')])
   out += markdown_table(['probe', 'code', train.title, heldout.title], rows)
 
+  if any(k.startswith('dims/') for k in m):
+    out += ['## Where z holds identity', '',
+            'The z-mean probe on the dimensions that carry >= 0.1 nats '
+            'and on the others (a probe reads a weak dimension\'s means at '
+            'any scale; samples hide it).', '']
+    out += _measures(m, 'dimensions')
+
   out += ['## Swaps Dec(s_a, z_b), held-out images', '',
           'The judge is the supervised baseline.', '']
   out += _measures(m, 'swaps')
