@@ -51,7 +51,7 @@ METRICS = (
     Metric('probe/num_identities', 'training identities', COUNT,
            summary='num_identities'),
     # Where in z the probe finds identity (evaluation/dimensions.py).
-    Metric('dims/active', 'active z dimensions (>= 0.1 nats)', COUNT,
+    Metric('dims/active', 'active z dimensions (>= 0.5 nats)', COUNT,
            'dimensions'),
     Metric('dims/kl_total', 'KL of z, nats (all dimensions)', NUM,
            'dimensions'),

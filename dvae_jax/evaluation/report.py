@@ -56,7 +56,7 @@ def markdown(m: dict) -> str:
 
   if any(k.startswith('dims/') for k in m):
     out += ['## Where z holds identity', '',
-            'The z-mean probe on the dimensions that carry >= 0.1 nats '
+            'The z-mean probe on the dimensions that carry >= 0.5 nats '
             'and on the others (a probe reads a weak dimension\'s means at '
             'any scale; samples hide it).', '']
     out += _measures(m, 'dimensions')
