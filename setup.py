@@ -25,6 +25,7 @@ setuptools.setup(
         'numpy==2.4.6',
         'pillow==13.0.0',
         'scikit-learn==1.9.1',  # identity probes
+        'scikit-image==0.26.0',  # SSIM and the digits' skeletons (evaluation)
         'h5py==3.14.0',  # 2D Sprites .mat (HDF5) files
         'scipy==1.17.1',  # 2D Sprites split file (MATLAB v5 .mat)
         'absl-py==2.5.1',

@@ -133,8 +133,10 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # End-of-run evaluation.
   config.eval = ml_collections.ConfigDict()
   # The metric families to compute (dvae_jax/evaluation/families.py), in
-  # their order there; ground_truth scores only where the dataset can render
-  # the true swap (the built-in glyphs), factors only with known nuisances.
+  # their order there; ground_truth scores swaps against the true image only
+  # where the dataset knows its nuisances (the glyphs' renderer; Sprites,
+  # Yale B, an .npz with `factors`), factors likewise; style (slant and
+  # thickness, for digits) is configs/mnist.py's.
   config.eval.metrics = ('probes', 'dimensions', 'baseline', 'swaps',
                          'unseen', 'ground_truth', 'factors', 'quality')
   config.eval.batch_size = 256
@@ -144,6 +146,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.eval.test_examples = 2000  # unseen identities (glyphs: all 1000)
   config.eval.mlp_probe_epochs = 20
   config.eval.num_pairs = 1000  # swap pairs (cross-class and same-class)
+  # ground_truth with a renderer (the glyphs): every unseen identity is drawn
+  # in the nuisances of this many test images (pose retrieval chance 1/40).
+  config.eval.truth_poses = 40
   config.eval.factor_examples = 3000  # codes for R^2, block DCI and MIG
   config.eval.forest_trees = 20
   config.eval.forest_depth = 10
@@ -189,6 +194,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
     config.eval.heldout_examples = 300
     config.eval.mlp_probe_epochs = 5
     config.eval.num_pairs = 100
+    config.eval.truth_poses = 8
     config.eval.factor_examples = 300
     config.eval.forest_trees = 4
     config.eval.forest_depth = 4

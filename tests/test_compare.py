@@ -27,7 +27,7 @@ def test_mean_and_spread_by_hand():
 
 def test_table_has_a_row_per_run_with_mean_and_spread(tmp_path):
   dirs = [_workdir(tmp_path, f's{i}', {'probe/linear/s/heldout': v,
-                                       'unseen/gt_swap_mse': 0.05})
+                                       'analogy/score': 0.05})
           for i, v in enumerate([0.70, 0.80, 0.90])]
   text = compare.table({'full': [compare.load_metrics(d) for d in dirs]})
   lines = text.splitlines()

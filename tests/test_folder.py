@@ -201,3 +201,43 @@ def test_data_too_small_for_a_split_is_named(tmp_path):
   with pytest.raises(errors.UserError, match=r'has 1 class\(es\); the method '
                      'needs at least two'):
     _build(one, tmp_path)
+
+
+def _posed_npz(path, num_ids=6, poses=4, factors=None, **extra):
+  """num_ids identities x poses poses; pixel (0, 0) holds the identity and
+  (0, 1) the pose, the rest a pattern of both (uint8 (N, 8, 8))."""
+  labels = np.repeat(np.arange(num_ids), poses)
+  pose = np.tile(np.arange(poses), num_ids)
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (len(labels), 8, 8), dtype=np.uint8)
+  images[:, 0, 0], images[:, 0, 1] = labels * 20, pose * 20
+  np.savez(path, images=images, labels=labels,
+           factors=pose if factors is None else factors, **extra)
+  return path
+
+
+def test_npz_factors_become_the_datasets_nuisances(tmp_path):
+  path = _posed_npz(tmp_path / 'd.npz', factor_names=np.array(['view']))
+  config = default.get_config('tiny')
+  config.data_dir, config.data_path = str(tmp_path / 'tfds'), str(path)
+  config.test_classes = 2
+  data = input_pipeline.Data(config)
+  assert data.info.factor_names == ('view',)
+  test = data.load('test', shard=False)
+  assert test.factors.shape == (8, 1)  # 2 unseen identities x 4 poses
+  # The pose index stored with each image is the one drawn into it.
+  raw = _load(data.builder, 'test')
+  assert np.array_equal(raw['factors'][:, 0] * 20, raw['image'][:, 0, 1, 0])
+
+
+@pytest.mark.parametrize('factors,extra,match', [
+    (np.linspace(0, 1, 24), {}, r"'factors' in .* are float64 of shape "
+     r'\(24,\); they must be integers'),
+    (np.zeros(23, np.int64), {}, r'of shape \(23,\).*\(24 images\)'),
+    (np.zeros((24, 2), np.int64), {'factor_names': np.array(['a'])},
+     "names 1 factors but 'factors' has 2 columns"),
+])
+def test_bad_npz_factors_are_named(tmp_path, factors, extra, match):
+  path = _posed_npz(tmp_path / 'd.npz', factors=factors, **extra)
+  with pytest.raises(errors.UserError, match=match):
+    folder.builder_for(str(path))

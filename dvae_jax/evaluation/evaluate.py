@@ -28,6 +28,13 @@ def summary(metrics: dict) -> dict:
   return metric_keys.summary(metrics)
 
 
+def scalars(metrics: dict) -> dict:
+  """TensorBoard's eval/<key> scalars of a metrics or summary dict: all but
+  the step and the scores undefined for this model (None)."""
+  return {f'eval/{k}': v for k, v in metrics.items()
+          if k != 'step' and v is not None}
+
+
 @contextlib.contextmanager
 def _timed(name: str, i: int, n: int):
   start = time.time()
@@ -72,8 +79,7 @@ def _write_outputs(workdir, metrics, images, writer):
   workdir_lib.write_text(out / 'report.md', report.markdown(metrics))
   if writer is not None:
     step = metrics['step']
-    writer.write_scalars(step, {f'eval/{k}': v for k, v in metrics.items()
-                                if k != 'step'})
+    writer.write_scalars(step, scalars(metrics))
     writer.write_images(step, {f'eval/{k}': v[None] for k, v in images.items()})
     writer.flush()
 

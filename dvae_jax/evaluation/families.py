@@ -6,13 +6,14 @@ module (probes.py, swaps.py, ...). The keys they return are described in
 metric_keys.METRICS, which report.md, summary.json and compare read.
 """
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from etils import epath
 
 from dvae_jax.data import pipeline as input_pipeline
-from dvae_jax.evaluation import (classifier as classifier_lib, dci,
-    dimensions, factors as factors_lib, mig, probes, retrieval,
+from dvae_jax.evaluation import (analogies, classifier as classifier_lib, dci,
+    dimensions, factors as factors_lib, mig, morphometry, probes, retrieval,
     sample_quality, swaps)
 from dvae_jax.evaluation.metric_keys import IMAGE_SETS, PROBE_CODES, PROBE_FITS
 from dvae_jax.runtime import errors
@@ -28,6 +29,15 @@ def subset(data: input_pipeline.SplitData, n, seed: int):
   return input_pipeline.SplitData(
       data.images[idx], data.labels[idx],
       None if data.factors is None else data.factors[idx])
+
+
+class TruthSet(NamedTuple):
+  """Images of unseen identities whose discrete nuisances are known, so that
+  the true image of a swap can be looked up (evaluation/analogies.py)."""
+  images: np.ndarray  # (N, H, W, C) uint8
+  labels: np.ndarray  # (N,)
+  factors: np.ndarray  # (N, F)
+  factor_names: tuple  # (F,) names, or () where a row is one drawn pose
 
 
 def _codes(model, data, seed: int) -> dict:
@@ -112,6 +122,25 @@ class Context:
       return None
     return offer(self.data.info.factor_names, self.data.info.image_shape)
 
+  @functools.cached_property
+  def truth_set(self):
+    """The unseen identities as a TruthSet, or None where the dataset knows
+    no nuisances. With a renderer: every unseen identity rendered under the
+    nuisances of eval.truth_poses test images; else the whole test split and
+    its factors (Sprites, Yale B, an .npz with `factors`)."""
+    render = self.render_ground_truth
+    if render is not None:
+      test = self.split('test')
+      rows = np.random.default_rng(self.seed).permutation(len(test.labels))
+      poses = test.factors[rows[:self.cfg.truth_poses]]
+      return TruthSet(*analogies.rendered_truth_set(render, test.labels,
+                                                    poses), ())
+    test = self.data.load(self.config.test_split, shard=False)
+    if test.factors is None or not test.factors.shape[1]:
+      return None
+    return TruthSet(test.images, test.labels, test.factors,
+                    tuple(self.data.info.factor_names))
+
 
 def probe_metrics(ctx: Context) -> dict:
   train, heldout = ctx.split('train'), ctx.split('heldout')
@@ -176,18 +205,47 @@ def unseen_metrics(ctx: Context) -> dict:
 
 
 def ground_truth_metrics(ctx: Context) -> dict:
-  """Swaps of unseen identities against the true image, where the dataset
-  can render it; nothing otherwise."""
-  render = ctx.render_ground_truth
-  if render is None:
+  """Swaps of unseen identities scored against the true image of a's
+  identity in b's nuisances (analogies.py), where the dataset knows them;
+  nothing otherwise."""
+  truth = ctx.truth_set
+  if truth is None:
     return {}
+  pairs = analogies.draw_pairs(truth.labels, truth.factors, ctx.cfg.num_pairs,
+                               ctx.seed)
+  if not len(pairs.a):
+    return {'analogy/pairs': 0, 'analogy/pairs_without_truth': pairs.tried}
+  # Encode only the images the pairs use.
+  used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t]),
+                          return_inverse=True)
+  a, b, t = np.split(where, 3)
+  s, z_mean, _ = ctx.model.encode(truth.images[used])
+  swapped = ctx.model.decode(s[a], z_mean[b])
+  reconstructed = ctx.model.decode(s[t], z_mean[t])
+  scores = analogies.score_swaps(truth.images, truth.labels, truth.factors,
+                                 pairs, swapped, reconstructed,
+                                 truth.factor_names)
+  return {f'analogy/{k}': v for k, v in scores.items()}
+
+
+def style_metrics(ctx: Context) -> dict:
+  """Where no nuisance is known (MNIST): the slant and stroke thickness of
+  Dec(s_a, z_b) against b's (Pearson r over unseen-split pairs), beside
+  the s source's own (no style carried) and b's reconstruction (the best the
+  decoder draws b's style)."""
   test, codes = ctx.split('test'), ctx.codes('test')
   a, b = swaps.cross_class_pairs(test.labels, ctx.cfg.num_pairs, ctx.seed)
-  target = render(test.labels[a], test.factors[b])
-  swapped = ctx.model.decode(codes['s'][a], codes['z_mean'][b])
-  # What a decoder that ignores s would score: the z source itself.
-  return {'unseen/gt_swap_mse': swaps.mse(swapped, target),
-          'unseen/gt_swap_mse_z_source': swaps.mse(test.images[b], target)}
+  images = {
+      'swap': ctx.model.decode(codes['s'][a], codes['z_mean'][b]),
+      's_source': test.images[a],
+      'reconstruction': ctx.model.decode(codes['s'][b], codes['z_mean'][b]),
+  }
+  m = {}
+  for name, x in images.items():
+    r = morphometry.style_correlations(x, test.images[b])
+    suffix = '' if name == 'swap' else f'_{name}'
+    m.update({f'style/{k}{suffix}': v for k, v in r.items()})
+  return m
 
 
 def factor_metrics(ctx: Context) -> dict:
@@ -251,6 +309,7 @@ FAMILIES = {
     'swaps': swap_metrics,
     'unseen': unseen_metrics,
     'ground_truth': ground_truth_metrics,
+    'style': style_metrics,
     'factors': factor_metrics,
     'quality': quality_metrics,
 }

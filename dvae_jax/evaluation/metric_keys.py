@@ -76,12 +76,49 @@ METRICS = (
     Metric('unseen/retrieval_z_mean', 'nearest-neighbour retrieval from z',
            PCT, 'unseen', column='z retrieval, unseen'),
     Metric('unseen/retrieval_chance', 'retrieval chance', PCT, 'unseen'),
-    Metric('unseen/gt_swap_mse', 'ground-truth swap MSE', NUM, 'unseen',
-           column='ground-truth swap MSE, unseen'),
-    Metric('unseen/gt_swap_mse_z_source', 'same, copying the z source', NUM,
-           'unseen'),
     Metric('unseen/reconstruction_mse', 'reconstruction MSE', NUM, 'unseen',
            summary='test_reconstruction_mse', column='recon. MSE, unseen'),
+    # Swaps of unseen identities against the truth (evaluation/analogies.py).
+    Metric('analogy/score', 'analogy score (1: as good as reconstructing '
+           'the truth, 0: no better than copying an input)', NUM, 'analogy',
+           summary='analogy_score', column='analogy score, unseen'),
+    Metric('analogy/mse/swap', 'MSE of the swap', NUM, 'analogy'),
+    Metric('analogy/mse/copy_s', 'MSE copying the s source', NUM, 'analogy'),
+    Metric('analogy/mse/copy_z', 'MSE copying the z source', NUM, 'analogy'),
+    Metric('analogy/mse/reconstruction', 'MSE of Dec(Enc(truth))', NUM,
+           'analogy'),
+    Metric('analogy/ssim/swap', 'SSIM of the swap', NUM, 'analogy'),
+    Metric('analogy/ssim/copy_s', 'SSIM copying the s source', NUM, 'analogy'),
+    Metric('analogy/ssim/copy_z', 'SSIM copying the z source', NUM, 'analogy'),
+    Metric('analogy/ssim/reconstruction', 'SSIM of Dec(Enc(truth))', NUM,
+           'analogy'),
+    Metric('analogy/pose', "pose retrieval: a's nearest image has b's "
+           'nuisances', PCT, 'analogy', summary='analogy_pose_retrieval',
+           column='pose retrieval, unseen'),
+    Metric('analogy/pose_chance', 'pose retrieval chance', PCT, 'analogy'),
+    Metric('analogy/identity', 'identity retrieval: the nearest image at '
+           "b's nuisances is a's", PCT, 'analogy',
+           summary='analogy_identity_retrieval',
+           column='identity retrieval, unseen'),
+    Metric('analogy/identity_chance', 'identity retrieval chance', PCT,
+           'analogy'),
+    Metric('analogy/pairs', 'pairs scored', COUNT, 'analogy'),
+    Metric('analogy/pairs_without_truth', 'pairs drawn without a true image '
+           '(skipped)', COUNT, 'analogy'),
+    Metric('analogy/pose/{nuisance}', 'pose retrieval', PCT),
+    Metric('analogy/pose_chance/{nuisance}', 'chance', PCT),
+    # Style of the swaps where no nuisance is known (evaluation/morphometry.py).
+    Metric('style/slant_r', "slant of the swap vs the z source's (Pearson r)",
+           NUM, 'style', summary='style_slant_r', column='slant r'),
+    Metric('style/thickness_r', "thickness of the swap vs the z source's",
+           NUM, 'style', summary='style_thickness_r', column='thickness r'),
+    Metric('style/slant_r_s_source', "slant of the s source vs the z "
+           "source's (no style carried)", NUM, 'style'),
+    Metric('style/thickness_r_s_source', 'thickness, the same', NUM, 'style'),
+    Metric('style/slant_r_reconstruction', "slant of Dec(Enc(z source)) vs "
+           "the z source's (the decoder's best)", NUM, 'style'),
+    Metric('style/thickness_r_reconstruction', 'thickness, the same', NUM,
+           'style'),
     # Nuisance factors: the {factor} patterns are the columns of a grid with
     # a row per factor, in this order.
     Metric('factors/r2_z_mean/{factor}', 'R^2 from z'),

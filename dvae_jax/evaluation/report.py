@@ -68,6 +68,20 @@ def markdown(m: dict) -> str:
   out += ['## Unseen identities (RQ4)', '']
   out += _measures(m, 'unseen')
 
+  if any(k.startswith('analogy/') for k in m):
+    out += ['## Unseen identities against the truth', '',
+            "Dec(s_a, z_b) against the image of a's identity in b's "
+            'nuisances, beside copying either input and reconstructing the '
+            'truth; retrievals by nearest image in pixels.', '']
+    out += _measures(m, 'analogy')
+    names = sorted({k.split('/')[-1] for k in m
+                    if k.startswith('analogy/pose/')})
+    if names:
+      out += _grid(m, 'nuisance', 'nuisance', names)
+  if any(k.startswith('style/') for k in m):
+    out += ['## Style of the swaps (Morpho-MNIST slant and thickness)', '']
+    out += _measures(m, 'style')
+
   names = sorted({k.split('/')[-1] for k in m if k.startswith('factors/')})
   if names:
     out += ['## Nuisance factors', '',

@@ -100,8 +100,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   if is_main:
     _write_figures(model, vis, writer, summary['step'], config,
                    png_path=os.path.join(workdir, 'swap_grid.png'))
-    writer.write_scalars(summary['step'],
-                         {f'eval/{k}': v for k, v in summary.items()})
+    writer.write_scalars(summary['step'], evaluate.scalars(summary))
     workdir_lib.write_json(os.path.join(workdir, 'summary.json'), summary)
   writer.flush()
   logging.info('Summary: %s', summary)

@@ -4,7 +4,10 @@ PATH is either
 - a folder with one sub-folder per class, images inside in any format Pillow
   reads (png, jpg, bmp, gif, tif, pgm, ...); the sub-folder name is the class;
 - an `.npz` with `images` (N, H, W) or (N, H, W, C), uint8 or float in [0, 1],
-  and `labels` (N,) of ints or strings.
+  and `labels` (N,) of ints or strings; optionally `factors` (N,) or (N, F),
+  integer nuisance labels per image (e.g. a pose index), and `factor_names`
+  (F,) strings: then the evaluation scores swaps against the true image
+  (the image of a's label with b's factors, where one exists).
 Splits: 'train' and 'heldout' (a tenth of each training class's images) hold
 the training classes; 'test' holds `test_classes` classes never trained on
 (chosen by a seeded permutation), or, when test_classes is 0, the heldout
@@ -72,6 +75,29 @@ def _check_labels(labels: np.ndarray, path: str) -> None:
         'they must be (N,) integers or strings (one class name per image)')
 
 
+def _npz_factors(data, path: str, num_images: int):
+  """(factors (N, F) float32, names (F,)) of an .npz, or (None, ())."""
+  if 'factors' not in data.files:
+    return None, ()
+  given = _npz_array(data, 'factors', path)
+  factors = given[:, None] if given.ndim == 1 else given
+  if (factors.ndim != 2 or len(factors) != num_images
+      or factors.dtype.kind not in 'iub'):
+    raise errors.UserError(
+        f"'factors' in {path!r} are {given.dtype} of shape {given.shape}; "
+        'they must be integers (N,) or (N, F), one row per image '
+        f'({num_images} images), e.g. a pose index')
+  f = factors.shape[1]
+  names = (_npz_array(data, 'factor_names', path).astype(str).tolist()
+           if 'factor_names' in data.files else
+           [f'factor_{i}' for i in range(f)])
+  if len(names) != f:
+    raise errors.UserError(
+        f"'factor_names' in {path!r} names {len(names)} factors but "
+        f"'factors' has {f} columns; give one name per column")
+  return factors.astype(np.float32), tuple(names)
+
+
 def _check_images(images: np.ndarray, path: str) -> None:
   """The whole array at once: dtype, range and non-finite pixels, counted."""
   if images.dtype == np.uint8:
@@ -137,7 +163,9 @@ def _check(path: str) -> None:
       raise errors.UserError(f'{path!r} holds {sorted(keys)}; it needs arrays '
                              "'images' (N, H, W[, C]) and 'labels' (N,)")
     with np.load(path) as data:
-      _check_labels(_npz_array(data, 'labels', path), path)
+      labels = _npz_array(data, 'labels', path)
+      _check_labels(labels, path)
+      _npz_factors(data, path, len(labels))
     return
   classes = _image_files(path)
   empty = [name for name, files in classes.items() if not files]
@@ -183,20 +211,34 @@ class FolderConfig(tfds.core.BuilderConfig):
 class DvaeFolder(tfds.core.GeneratorBasedBuilder):
   """A folder of class sub-folders, or an .npz, as a dataset."""
 
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'Initial release.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {'1.0.0': 'Initial release.',
+                   '1.1.0': "An .npz's optional 'factors' (nuisance labels)."}
 
   def _info(self) -> tfds.core.DatasetInfo:
+    path = self.builder_config.path
+    features = {
+        'image': tfds.features.Image(shape=(None, None, 3), dtype=np.uint8),
+        'label': tfds.features.ClassLabel(names=_class_names(path)),
+    }
+    names = self._factor_names()
+    if names:  # an .npz's nuisance labels: the pipeline's 'factors'
+      features['factors'] = tfds.features.Tensor(shape=(len(names),),
+                                                 dtype=np.float32)
     return tfds.core.DatasetInfo(
         builder=self,
-        description=f'Labeled images from {self.builder_config.path}.',
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(None, None, 3), dtype=np.uint8),
-            'label': tfds.features.ClassLabel(
-                names=_class_names(self.builder_config.path)),
-        }),
+        description=f'Labeled images from {path}.',
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=('image', 'label'),
-        metadata=tfds.core.MetadataDict(path=self.builder_config.path))
+        metadata=tfds.core.MetadataDict(path=path, factor_names=list(names)))
+
+  def _factor_names(self) -> tuple:
+    path = self.builder_config.path
+    if not os.path.isfile(path):
+      return ()
+    with np.load(path) as data:
+      labels = _npz_array(data, 'labels', path)
+      return _npz_factors(data, path, len(labels))[1]
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Local files only.
@@ -212,7 +254,7 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
           f'test_classes={n_test}: {path!r} has {len(names)} classes and '
           f'training needs at least two; use 0..{len(names) - 2}')
     test = set(np.random.default_rng(SEED).permutation(len(names))[:n_test])
-    examples = self._examples(path)  # [(key, label, loader)]
+    examples = self._examples(path)  # [(key, label, loader, factors)]
     by_class = {}
     for ex in examples:
       by_class.setdefault(ex[1], []).append(ex)
@@ -236,18 +278,21 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
     return {name: self._generate_examples(exs) for name, exs in parts.items()}
 
   def _examples(self, path: str) -> list:
-    """[(key, label index, () -> (H, W, 3) uint8)] in a fixed order."""
+    """[(key, label index, () -> (H, W, 3) uint8, factors (F,) or None)]
+    in a fixed order."""
     index = {n: i for i, n in enumerate(self.info.features['label'].names)}
     if os.path.isfile(path):
       with np.load(path) as data:
         images = _npz_array(data, 'images', path)
         labels = _npz_array(data, 'labels', path)
-      if len(images) != len(labels):
-        raise errors.UserError(f'{path!r}: {len(images)} images but '
-                               f'{len(labels)} labels')
+        if len(images) != len(labels):
+          raise errors.UserError(f'{path!r}: {len(images)} images but '
+                                 f'{len(labels)} labels')
+        factors, _ = _npz_factors(data, path, len(labels))
       _check_images(images, path)
       return [(str(i), index[str(l)],
-               lambda i=i: _to_rgb_uint8(images[i], f'{path}[{i}]'))
+               lambda i=i: _to_rgb_uint8(images[i], f'{path}[{i}]'),
+               None if factors is None else factors[i])
               for i, l in enumerate(labels.tolist())]
 
     classes = _image_files(path)
@@ -264,12 +309,15 @@ class DvaeFolder(tfds.core.GeneratorBasedBuilder):
     def load(f):
       with Image.open(f) as im:
         return np.asarray(im.convert('RGB'))
-    return [(os.path.relpath(f, path), index[name], lambda f=f: load(f))
+    return [(os.path.relpath(f, path), index[name], lambda f=f: load(f), None)
             for name, fs in classes.items() for f in fs]
 
   def _generate_examples(self, examples):
-    for key, label, load in examples:
-      yield key, {'image': load(), 'label': label}
+    for key, label, load, factors in examples:
+      example = {'image': load(), 'label': label}
+      if factors is not None:
+        example['factors'] = factors
+      yield key, example
 
 
 def builder_for(path: str, test_classes: int = 0,

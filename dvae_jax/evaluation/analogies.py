@@ -1,0 +1,166 @@
+"""Swaps scored against the truth: Dec(s of a, z of b) should be the image of
+a's identity in b's nuisances, and on a dataset that knows its nuisances
+(discrete factors per image, or a renderer) that image exists.
+
+A "truth set" is a set of images of unseen identities with labels (N,) and
+discrete nuisance values (N, F). Pairs (a, b, t) of it have labels[a] !=
+labels[b], factors[a] != factors[b] (the s source is a in another pose) and
+t the image of a's label at b's factors (Reed et al. 2015's analogy protocol).
+Scores (`score_swaps`), each beside what handing back an input would get:
+- pixel MSE and SSIM of the swap, of the two inputs copied unchanged, and of
+  the model's own reconstruction of t, all against t;
+- analogy = (B - MSE(swap)) / (B - MSE(reconstruction)), B the better copy:
+  1 is as close as the model can draw t at all, 0 no better than returning
+  one input untouched; None where the reconstruction does not beat B;
+- pose retrieval: the nearest (pixels) of a's images to the swap has b's
+  nuisances (all of them, and each one); identity retrieval: among the images
+  at b's nuisances (b's identity left out), the nearest to the swap is a's.
+Images are uint8 (N, H, W, C); errors are in the model's [-1, 1] units.
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+from skimage import metrics as skimage_metrics
+
+from dvae_jax.evaluation import swaps
+
+
+class Pairs(NamedTuple):
+  """Index arrays (n,) into a truth set: s source a, z source b, truth t;
+  tried: how many (a, b) were drawn, the rest had no image of a at b's
+  nuisances."""
+  a: np.ndarray
+  b: np.ndarray
+  t: np.ndarray
+  tried: int
+
+
+def _pose_ids(factors: np.ndarray) -> np.ndarray:
+  """(N, F) nuisance values -> (N,) an integer per distinct row."""
+  return np.unique(factors, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def draw_pairs(labels: np.ndarray, factors: np.ndarray, n: int,
+               seed: int) -> Pairs:
+  """n seeded pairs whose truth exists (fewer when the set has fewer); one
+  image per (label, nuisances) serves as the truth when several exist."""
+  pose = _pose_ids(factors)
+  truth = {}
+  for i, key in enumerate(zip(labels.tolist(), pose.tolist())):
+    truth.setdefault(key, i)
+  rng = np.random.default_rng(seed)
+  a_out, b_out, t_out, tried = [], [], [], 0
+  for _ in range(20):  # rounds of draws, until n pairs with a truth
+    need = n - len(a_out)
+    if need <= 0:
+      break
+    a = rng.integers(0, len(labels), 4 * need)
+    b = rng.integers(0, len(labels), 4 * need)
+    ok = (labels[a] != labels[b]) & (pose[a] != pose[b])
+    for i, j in zip(a[ok].tolist(), b[ok].tolist()):
+      if len(a_out) == n:
+        break
+      tried += 1
+      t = truth.get((int(labels[i]), int(pose[j])))
+      if t is not None:
+        a_out.append(i), b_out.append(j), t_out.append(t)
+  as_array = lambda x: np.asarray(x, np.int64)
+  return Pairs(as_array(a_out), as_array(b_out), as_array(t_out), tried)
+
+
+def ssim(images: np.ndarray, targets: np.ndarray) -> float:
+  """Mean structural similarity of two uint8 image arrays (N, H, W, C)."""
+  return float(np.mean([
+      skimage_metrics.structural_similarity(x, y, channel_axis=-1,
+                                            data_range=255)
+      for x, y in zip(images, targets)]))
+
+
+def analogy_score(mse_swap: float, mse_copy_s: float, mse_copy_z: float,
+                  mse_reconstruction: float) -> Optional[float]:
+  """(B - swap) / (B - reconstruction), B = the better copy; None when the
+  reconstruction is no closer to the truth than B (the score means nothing)."""
+  better_copy = min(mse_copy_s, mse_copy_z)
+  if mse_reconstruction >= better_copy:
+    return None
+  return (better_copy - mse_swap) / (better_copy - mse_reconstruction)
+
+
+def _flat(images: np.ndarray) -> np.ndarray:
+  return images.reshape(len(images), -1).astype(np.float32)
+
+
+def _nearest(query: np.ndarray, gallery: np.ndarray) -> int:
+  """Index of gallery's row (G, D) nearest to query (D,) in pixel distance."""
+  return int(np.argmin(np.sum(np.square(gallery - query), axis=1)))
+
+
+def retrievals(images, labels, factors, pairs: Pairs,
+               swapped: np.ndarray, factor_names=()) -> dict:
+  """Pose and identity retrieval of the swaps (n, H, W, C), with chance.
+
+  Keys: pose, pose_chance (all nuisances equal to b's), identity,
+  identity_chance; with two or more factor_names (F,), pose/<name> and
+  pose_chance/<name> (that nuisance alone equal to b's).
+  """
+  flat, query = _flat(images), _flat(swapped)
+  pose = _pose_ids(factors)
+  by_label = {k: np.flatnonzero(labels == k) for k in np.unique(labels)}
+  by_pose = {k: np.flatnonzero(pose == k) for k in np.unique(pose)}
+  num_f = factors.shape[1]
+  hits = np.zeros((len(pairs.a), num_f + 1))  # exact, then each nuisance
+  chance = np.zeros_like(hits)
+  id_hits, id_chance = np.zeros(len(pairs.a)), np.zeros(len(pairs.a))
+  for i, (a, b) in enumerate(zip(pairs.a, pairs.b)):
+    # Pose: among a's images, which is the swap nearest to?
+    gallery = by_label[labels[a]]
+    same = factors[gallery] == factors[b]  # (G, F)
+    match = np.concatenate([same.all(1, keepdims=True), same], 1)
+    hits[i] = match[_nearest(query[i], flat[gallery])]
+    chance[i] = match.mean(0)
+    # Identity: among the other identities at b's pose, is it a?
+    gallery = by_pose[pose[b]]
+    gallery = gallery[labels[gallery] != labels[b]]
+    is_a = labels[gallery] == labels[a]
+    id_hits[i] = is_a[_nearest(query[i], flat[gallery])]
+    id_chance[i] = is_a.mean()
+  out = {'pose': hits[:, 0].mean(), 'pose_chance': chance[:, 0].mean(),
+         'identity': id_hits.mean(), 'identity_chance': id_chance.mean()}
+  if len(factor_names) > 1:  # one nuisance at a time, where there are several
+    for j, name in enumerate(factor_names):
+      out[f'pose/{name}'] = hits[:, j + 1].mean()
+      out[f'pose_chance/{name}'] = chance[:, j + 1].mean()
+  return {k: float(v) for k, v in out.items()}
+
+
+def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
+                reconstructed: np.ndarray, factor_names=()) -> dict:
+  """Every score of the swaps Dec(s_a, z_b) (n, H, W, C) against the truths
+  images[pairs.t], with reconstructed = Dec(s_t, z_t) (n, H, W, C).
+
+  Keys: mse/{swap, copy_s, copy_z, reconstruction}, ssim/{same}, score
+  (None when undefined), the retrieval keys, pairs and pairs_without_truth.
+  """
+  truth = images[pairs.t]
+  sets = {'swap': swapped, 'copy_s': images[pairs.a],
+          'copy_z': images[pairs.b], 'reconstruction': reconstructed}
+  out = {}
+  for name, x in sets.items():
+    out[f'mse/{name}'] = swaps.mse(x, truth)
+    out[f'ssim/{name}'] = ssim(x, truth)
+  out['score'] = analogy_score(out['mse/swap'], out['mse/copy_s'],
+                               out['mse/copy_z'], out['mse/reconstruction'])
+  out.update(retrievals(images, labels, factors, pairs, swapped, factor_names))
+  out['pairs'] = len(pairs.a)
+  out['pairs_without_truth'] = pairs.tried - len(pairs.a)
+  return out
+
+
+def rendered_truth_set(render, labels: np.ndarray, poses: np.ndarray):
+  """A truth set from a renderer: every identity in labels (unique) under
+  every row of poses (K, F). render(labels (N,), factors (N, F)) -> images.
+  Returns images (L*K, H, W, C), labels (L*K,), factors (L*K, F)."""
+  ids = np.unique(labels)
+  all_labels = np.repeat(ids, len(poses))
+  all_factors = np.tile(poses, (len(ids), 1))
+  return render(all_labels, all_factors), all_labels, all_factors
