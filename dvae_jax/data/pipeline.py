@@ -145,13 +145,14 @@ class Data:
 def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
   """Any (h, w, c) uint8 image -> (S, S, channels) uint8 by resizing or padding."""
   size = config.image_size
-  if tuple(image.shape[:2]) == (size, size):
-    pass  # already the model's size (e.g. the built-in data): both are copies
-  elif config.resize == 'pad':
-    image = tf.image.resize_with_crop_or_pad(image, size, size)
-  else:  # 'resize' (model/config_rules.py)
-    image = tf.image.resize(image, (size, size), antialias=True)
-    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+  # An image already at the model's size (e.g. the built-in data) is kept as
+  # it is: both methods would copy it.
+  if tuple(image.shape[:2]) != (size, size):
+    if config.resize == 'pad':
+      image = tf.image.resize_with_crop_or_pad(image, size, size)
+    else:  # 'resize' (model/config_rules.py)
+      image = tf.image.resize(image, (size, size), antialias=True)
+      image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
   channels = image.shape[-1]
   if channels != config.channels:
     if channels == 1:

@@ -26,7 +26,7 @@ STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
 S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
-# The size of the state's memory of z means: earlier batches x batch_size.
+# The size of the state's memory of z means (remembered_images).
 Z_MEMORY = 'z means remembered'
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
@@ -92,16 +92,18 @@ def _state_defining(config: dict) -> dict:
                 for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
   out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
-  out[Z_MEMORY] = memory_batches(
+  out[Z_MEMORY] = remembered_images(
       flat.get('loss.z_independence', 0), flat.get('loss.z_linear_independence', 0),
-      flat.get('loss.z_independence_batches', 1)) * flat.get('batch_size', 0)
+      flat.get('loss.z_independence_batches', 1), flat.get('batch_size', 0))
   return out
 
 
-def memory_batches(z_independence, z_linear_independence, batches) -> int:
-  """How many earlier batches of z means the train state keeps."""
+def remembered_images(z_independence, z_linear_independence, batches,
+                      batch_size) -> int:
+  """How many images of each group of earlier batches the train state keeps
+  the z means of: the last batches - 1 batches, when a dependence term is on."""
   on = z_independence > 0 or z_linear_independence > 0
-  return int(batches) - 1 if on else 0
+  return (int(batches) - 1) * int(batch_size) if on else 0
 
 
 def with_added_keys(saved: dict) -> dict:

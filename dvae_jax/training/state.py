@@ -73,9 +73,9 @@ def memory_codes(config) -> int:
   """How many z means of earlier batches the state keeps: every code of the
   last loss.z_independence_batches - 1 steps, when a dependence term is on."""
   w = config.loss
-  batches = workdir.memory_batches(w.z_independence, w.z_linear_independence,
-                                   w.z_independence_batches)
-  return batches * config.batch_size * step_lib.NUM_GROUPS
+  images = workdir.remembered_images(w.z_independence, w.z_linear_independence,
+                                     w.z_independence_batches, config.batch_size)
+  return images * step_lib.NUM_GROUPS
 
 
 @dataclasses.dataclass(frozen=True)
