@@ -33,7 +33,7 @@ Z_MEMORY = 'z means remembered'
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'loss.z_linear_independence': 0.0,
               'loss.z_independence_batches': 1,
-              'loss.z_independence_floor': 0.0,
+              'loss.z_independence_floor': 0.0, 'loss.forward_cycle': 0.0,
               'model.z_noise_std': None, 'model.z_mean_dead_zone': 0.0}
 
 

@@ -30,7 +30,7 @@ MEMORY = 'z_memory'
 
 
 def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
-                     reverse_cycle: bool):
+                     reverse_cycle: bool, forward_cycle: bool):
   """Forward pass of encoder and decoder; returns per-term losses and extras."""
   images = batch['images']
   b, g = images.shape[:2]
@@ -58,6 +58,14 @@ def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
                                 z.dtype)
     cycled, _ = apply('decoder', s[:, 2], z_prior)
     (_, z_back, _), _ = apply('encoder', cycled)
+  if forward_cycle:
+    # Beyond the paper: the cross-class swaps Dec(s2, z3), Dec(s3, z2) must
+    # encode back to the s and z they were drawn from, so a swap shows its s
+    # source's identity and keeps its z source's pose.
+    swapped = decoded[:, FAKES].reshape((-1,) + images.shape[2:])
+    (s_back, z_back_fw, _), _ = apply('encoder', swapped)
+    s_drawn = s[:, list(S_GROUPS[FAKES])].reshape(s_back.shape)
+    z_drawn = z[:, list(Z_GROUPS[FAKES])].reshape(z_back_fw.shape)
   terms = {
       'reconstruction': losses.reconstruction_loss(
           [decoded[:, i] for i in range(3)], [images[:, i] for i in range(3)]),
@@ -67,6 +75,9 @@ def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
   }
   if reverse_cycle:
     terms['reverse_cycle'] = losses.reverse_cycle_loss(z_back, z_prior)
+  if forward_cycle:
+    terms['forward_cycle'] = (losses.forward_cycle_loss(s_back, s_drawn) +
+                              losses.forward_cycle_loss(z_back_fw, z_drawn))
   extras = {
       'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
       'z': z,  # (B, 3, z_dim)
@@ -149,11 +160,14 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
   def generator_loss(gen_params):
     terms, extras = _generator_terms(gen_params, state, batch, networks,
                                      z_rng, train=True,
-                                     reverse_cycle=w.reverse_cycle > 0)
+                                     reverse_cycle=w.reverse_cycle > 0,
+                                     forward_cycle=w.forward_cycle > 0)
     total = (w.reconstruction * terms['reconstruction'] +
              w.swap * terms['swap'] + kl_weight * terms['kl'])
     if 'reverse_cycle' in terms:
       total += w.reverse_cycle * terms['reverse_cycle']
+    if 'forward_cycle' in terms:
+      total += w.forward_cycle * terms['forward_cycle']
     if networks.discriminator is not None:
       _, fake = _adversary_logits(networks, state.adv_params, batch,
                                   extras['fakes'], gen_d_rng, train=True)
