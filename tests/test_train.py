@@ -1,6 +1,7 @@
 """A real end-to-end run of the tiny config on the built-in data: outputs,
 resume, reproducibility, what the workdir records, and refusing a workdir
 made with another config."""
+import functools
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_same_params
+from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.runtime import checkpointing, errors, workdir as workdir_lib
 from dvae_jax.training import loop as train
 
@@ -130,13 +132,28 @@ def test_resume_with_other_config_is_refused(finished_run, key, value, message):
   runs = os.listdir(os.path.join(workdir, 'runs'))
   # Another architecture goes through the trainer; another dataset is
   # checked on its own (building it would take a while).
-  check = (workdir_lib.check_resumable if key == 'dataset'
-           else train.train_and_evaluate)
+  check = (functools.partial(workdir_lib.check_resumable,
+                             data_keys=input_pipeline.DATA_KEYS)
+           if key == 'dataset' else train.train_and_evaluate)
   with pytest.raises(errors.UserError, match=message + '; use a new --workdir'):
     check(config, workdir)
   assert before == {f: os.path.getmtime(os.path.join(workdir, f))
                     for f in before}
   assert os.listdir(os.path.join(workdir, 'runs')) == runs
+
+
+def test_resume_on_another_npz_is_refused(finished_run, tmp_path):
+  """The trainer itself refuses: it resumed a workdir on other data before."""
+  config, workdir, _ = finished_run
+  config = config.copy_and_resolve_references()
+  rng = np.random.default_rng(0)
+  np.savez(tmp_path / 'b.npz', labels=np.arange(60) % 5,
+           images=rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8))
+  config.data_path = str(tmp_path / 'b.npz')
+  config.data_dir = str(tmp_path / 'tfds')
+  with pytest.raises(errors.UserError, match="trained with data_path=None, "
+                     f"this config has '{config.data_path}'"):
+    train.train_and_evaluate(config, workdir)
 
 
 def test_unwritable_workdir_is_a_user_error(tmp_path):

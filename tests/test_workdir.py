@@ -7,6 +7,7 @@ import pytest
 from etils import epath
 
 from configs import default
+from dvae_jax.data.pipeline import DATA_KEYS
 from dvae_jax.runtime import errors, workdir
 
 
@@ -51,10 +52,29 @@ def test_resume_check_ignores_how_the_step_is_scheduled(tmp_path):
   workdir.write_json(str(tmp_path / workdir.CONFIG),
                      json.loads(config.to_json_best_effort()))
   config.model.weight_grad_chunk = 16
-  workdir.check_resumable(config, str(tmp_path))
+  workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.model.width = 5
   with pytest.raises(errors.UserError, match='model.width=4'):
-    workdir.check_resumable(config, str(tmp_path))
+    workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
+
+
+def test_resume_on_other_data_is_refused_naming_the_key(tmp_path):
+  """Another .npz or another number of unseen classes is other data (a
+  workdir resumed on b.npz after training on a.npz trained on b)."""
+  config = default.get_config('tiny')
+  config.data_path = '/data/a.npz'
+  workdir.write_json(str(tmp_path / workdir.CONFIG),
+                     json.loads(config.to_json_best_effort()))
+  workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
+  config.data_path = '/data/b.npz'
+  with pytest.raises(errors.UserError, match="trained with data_path="
+                     "'/data/a.npz', this config has '/data/b.npz'"):
+    workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
+  config.data_path = '/data/a.npz'
+  config.test_classes = 3
+  with pytest.raises(errors.UserError, match='test_classes=0, this config '
+                     'has 3'):
+    workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
 
 
 def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
@@ -68,19 +88,20 @@ def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
   del saved['loss']['s_classifier'], saved['loss']['z_independence']
   del saved['loss']['z_linear_independence'], saved['model']['z_noise_std']
   del saved['loss']['z_independence_batches']
+  del saved['data_path'], saved['test_classes']
   workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
   loaded = inference.load_config(str(tmp_path))
   assert loaded.loss.s_classifier == 0 and loaded.loss.z_independence == 0
   assert loaded.loss.z_linear_independence == 0
   assert loaded.loss.z_independence_batches == 1
   assert loaded.model.z_noise_std is None
-  workdir.check_resumable(config, str(tmp_path))
+  workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.z_independence_batches = 5  # no term on: nothing remembered
-  workdir.check_resumable(config, str(tmp_path))
+  workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.s_classifier = 1.0
   with pytest.raises(errors.UserError, match='s_classifier'):
-    workdir.check_resumable(config, str(tmp_path))
+    workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.s_classifier = 0.0
   config.loss.z_independence = 1.0  # a memory of z means the state lacks
   with pytest.raises(errors.UserError, match='z means remembered'):
-    workdir.check_resumable(config, str(tmp_path))
+    workdir.check_resumable(config, str(tmp_path), DATA_KEYS)

@@ -20,6 +20,13 @@ from dvae_jax.data.datasets import folder, sources
 from dvae_jax.runtime import errors
 
 
+# The config keys that define the data a model is trained on: a resume with
+# other values is refused (runtime/workdir.check_resumable), and the judge's
+# cache is keyed by them (evaluation/families.py).
+DATA_KEYS = ('dataset', 'data_path', 'test_classes', 'train_split',
+             'image_key', 'label_key', 'image_size', 'channels', 'resize')
+
+
 @dataclasses.dataclass(frozen=True)
 class SplitData:
   """A split (this process's shard) in memory."""

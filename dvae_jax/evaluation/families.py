@@ -94,9 +94,7 @@ class Context:
     config, cfg = self.config, self.cfg
     cache = cfg.classifier_dir or epath.Path(self.workdir, workdir_lib.EVAL,
                                              'classifier')
-    key = {k: config.get(k) for k in ('dataset', 'data_path', 'train_split',
-                                      'image_size', 'channels', 'resize',
-                                      'label_key', 'image_key')}
+    key = {k: config.get(k) for k in input_pipeline.DATA_KEYS}
     train = self.train_full
     return classifier_lib.cached_classifier(
         cache, key, train.images, train.labels, self.data.info.num_classes,

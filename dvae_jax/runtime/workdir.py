@@ -18,10 +18,9 @@ CONFIG = 'config.json'
 RUNS = 'runs'
 EVAL = 'eval'  # metrics.json, report.md, figures, the judge's cache
 METRICS = 'metrics.json'  # under EVAL: every metric of the newest evaluation
-# Keys that define the checkpointed state or the data it was trained on: a
-# checkpoint resumed with other values would be wrong or would not load.
-STATE_KEYS = ('dataset', 'train_split', 'image_key', 'label_key',
-              'image_size', 'channels', 'resize', 'adversary', 'model.')
+# Keys that define the checkpointed state: a checkpoint resumed with other
+# values would not load. (What defines the data, the caller passes.)
+STATE_KEYS = ('adversary', 'model.')
 # Under model. but only how the step is computed, not what the state holds.
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
@@ -34,7 +33,8 @@ ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'loss.z_linear_independence': 0.0,
               'loss.z_independence_batches': 1,
               'loss.z_independence_floor': 0.0, 'loss.forward_cycle': 0.0,
-              'model.z_noise_std': None, 'model.z_mean_dead_zone': 0.0}
+              'model.z_noise_std': None, 'model.z_mean_dead_zone': 0.0,
+              'data_path': None, 'test_classes': 0}
 
 
 def check_writable(workdir: str) -> None:
@@ -85,11 +85,12 @@ def read_json(path):
   return json.loads(epath.Path(path).read_text())
 
 
-def _state_defining(config: dict) -> dict:
-  flat = traverse_util.flatten_dict(config, sep='.')
+def _state_defining(config: dict, data_keys) -> dict:
+  flat = traverse_util.flatten_dict(with_added_keys(config), sep='.')
+  keys = tuple(data_keys) + STATE_KEYS
   out = {k: v for k, v in flat.items()
          if any(k == s or (s.endswith('.') and k.startswith(s))
-                for s in STATE_KEYS) and k not in SCHEDULE_KEYS}
+                for s in keys) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
   out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
   out[Z_MEMORY] = remembered_images(
@@ -122,14 +123,15 @@ def _config_dict(config) -> dict:
   return json.loads(config.to_json_best_effort())
 
 
-def check_resumable(config, workdir: str) -> None:
+def check_resumable(config, workdir: str, data_keys) -> None:
   """Raises a UserError saying what differs if workdir's checkpoints were
-  made with another architecture or dataset than `config`."""
+  made with another architecture or other data than `config`; data_keys:
+  the config keys that define the data (data/pipeline.DATA_KEYS)."""
   path = epath.Path(workdir, CONFIG)
   if not path.exists():
     return  # nothing to compare with; a restore onto other shapes still fails
-  saved = _state_defining(json.loads(path.read_text()))
-  current = _state_defining(_config_dict(config))
+  saved = _state_defining(json.loads(path.read_text()), data_keys)
+  current = _state_defining(_config_dict(config), data_keys)
   diffs = [k for k in sorted(set(saved) | set(current))
            if saved.get(k) != current.get(k)]
   if diffs:

@@ -73,7 +73,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   is_main = jax.process_index() == 0
   store = checkpointing.Checkpoints(workdir, config.keep_checkpoints)
   if store.steps():
-    workdir_lib.check_resumable(config, workdir)
+    workdir_lib.check_resumable(config, workdir, input_pipeline.DATA_KEYS)
   state = store.restore(setup.abstract_state())
   if state is None:
     state = setup.init()

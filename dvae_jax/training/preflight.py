@@ -31,7 +31,7 @@ def check_run(config, workdir: str) -> str:
     steps = checkpointing.make_manager(workdir, keep=1,
                                        read_only=True).all_steps()
     if steps:
-      workdir_lib.check_resumable(config, workdir)
+      workdir_lib.check_resumable(config, workdir, pipeline.DATA_KEYS)
       start = max(steps)
   data = pipeline.Data(config)
   sizes = {name: len(data.load(name, shard=False).labels) for name in
