@@ -64,10 +64,6 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.model.disc_width = 16
   config.model.disc_dropout = 0.5
   config.model.dtype = 'float32'  # compute dtype; params stay float32
-  # Beyond the paper: q(z|x)'s standard deviation fixed to this value (LORD)
-  # instead of learned; None learns it (the paper).
-  config.model.z_noise_std = ml_collections.FieldReference(
-      None, field_type=float)
   # Beyond the paper: z means within this distance of 0 become exactly 0
   # (soft thresholding), so that a dimension the KL has emptied holds nothing
   # a probe on the means could read; 0 turns it off.
@@ -104,16 +100,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # Beyond the paper: the label dependence (normalized HSIC) of the z means,
   # so that z holds no identity a probe could read (dvae_jax/losses.py).
   config.loss.z_independence = 0.0
-  # Beyond the paper: the same for the best linear readout of the standardized
-  # z means, the R^2 of a least-squares fit of the labels, in closed form
-  # (dvae_jax/model/losses.py: linear_label_dependence).
-  config.loss.z_linear_independence = 0.0
-  # Beyond the paper: both label dependences above measured over the z means
-  # of the last this-many batches (the earlier ones kept without gradient,
-  # model/losses.py: with_memory) instead of one batch, which is too small to
-  # see a weak dependence spread over many directions; 1: this batch only.
-  config.loss.z_independence_batches = 1
-  # Both dependences standardize each z dimension by sqrt(variance + this^2)
+  # That dependence standardizes each z dimension by sqrt(variance + this^2)
   # (model/losses.py: standardize): a dimension whose means spread less than
   # this is seen at about its own scale, so that the KL can empty it (with
   # model.z_mean_dead_zone, to exactly 0); 0: every dimension at variance 1.

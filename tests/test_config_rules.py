@@ -64,9 +64,6 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
-    ('loss.z_linear_independence', -0.5, 'a finite number >= 0'),
-    ('loss.z_independence_batches', 0, 'an integer >= 1'),
-    ('model.z_noise_std', 0.0, 'None (learned) or a finite number > 0'),
 ])
 def test_a_bad_value_names_key_value_and_what_is_allowed(key, value, allowed):
   config = default.get_config('tiny')  # quality_examples=200

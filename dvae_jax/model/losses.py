@@ -125,36 +125,3 @@ def label_dependence(codes: jax.Array, labels: jax.Array,
   kc, lc = h @ k @ h, h @ l @ h
   return jnp.sum(kc * lc) / jnp.sqrt(jnp.sum(kc * kc) * jnp.sum(lc * lc) +
                                       1e-12)
-
-
-def with_memory(memory_codes: jax.Array, memory_labels: jax.Array,
-                codes: jax.Array, labels: jax.Array):
-  """The codes (N, D) and labels (N,) of this batch after those of earlier
-  batches (M, D), (M,), which carry no gradient: a dependence measured on the
-  union sees far weaker dependence than one batch can, and its gradient still
-  moves only this batch's codes."""
-  return (jnp.concatenate([jax.lax.stop_gradient(memory_codes), codes]),
-          jnp.concatenate([memory_labels, labels]))
-
-
-def linear_label_dependence(codes: jax.Array, labels: jax.Array,
-                            num_classes: int, ridge: float = 0.1,
-                            floor: float = 0.0) -> jax.Array:
-  """The share of the one-hot labels' variance that a ridge least-squares fit
-  on the standardized codes (N, D) explains, R^2 in [0, 1]: the best linear
-  adversary on this batch, in closed form, so no adversary has to catch up.
-
-  With Z the standardized codes and Y the centred one-hot labels (N, K):
-  R^2 = tr(Y' Z (Z'Z + ridge N I)^-1 Z' Y) / tr(Y'Y). Independent codes
-  still fit about D / N of it by chance; the gradient pushes the class means
-  of every direction of the codes together, whatever its scale (down to
-  floor: see standardize).
-  """
-  n, d = codes.shape
-  z = standardize(codes, floor)
-  y = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
-  y = y - jnp.mean(y, axis=0)
-  zy = z.T @ y  # (D, K)
-  gram = z.T @ z + ridge * n * jnp.eye(d, dtype=z.dtype)
-  explained = jnp.sum(zy * jnp.linalg.solve(gram, zy))
-  return explained / (jnp.sum(jnp.square(y)) + 1e-12)

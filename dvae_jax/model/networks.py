@@ -93,7 +93,6 @@ class Encoder(nn.Module):
   z_dim: int
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
-  z_noise_std: Optional[float] = None  # None: q(z|x)'s variance is learned
   z_mean_dead_zone: float = 0.0  # > 0: soft-threshold the z means
 
   @nn.compact
@@ -102,14 +101,7 @@ class Encoder(nn.Module):
     x = x.reshape(x.shape[0], -1)
     s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
-    if self.z_noise_std is None:
-      z_logvar = nn.Dense(self.z_dim, dtype=self.dtype,
-                          name='z_logvar_head')(x)
-    else:
-      # Fixed noise (LORD, Gabbay & Hoshen 2020): the KL is then an L2
-      # penalty on the means, and no dimension can carry information
-      # below the noise that samples hide and the means still show.
-      z_logvar = jnp.full_like(z_mean, 2.0 * jnp.log(self.z_noise_std))
+    z_logvar = nn.Dense(self.z_dim, dtype=self.dtype, name='z_logvar_head')(x)
     if self.z_mean_dead_zone:
       # A z dimension the KL has shrunk keeps a small random projection of
       # the trunk's features, which name the identity (a probe on
@@ -303,8 +295,7 @@ def build_coders(config) -> Tuple[Encoder, Decoder]:
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)
   return (Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
-                  weight_grad_chunk=chunk, z_noise_std=m.z_noise_std,
-                  z_mean_dead_zone=m.z_mean_dead_zone),
+                  weight_grad_chunk=chunk, z_mean_dead_zone=m.z_mean_dead_zone),
           Decoder(m.width, config.image_size, config.channels, dtype=dtype,
                   weight_grad_chunk=chunk))
 

@@ -25,16 +25,12 @@ STATE_KEYS = ('adversary', 'model.')
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
 S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
-# The size of the state's memory of z means (remembered_images).
-Z_MEMORY = 'z means remembered'
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
-              'loss.z_linear_independence': 0.0,
-              'loss.z_independence_batches': 1,
               'loss.z_independence_floor': 0.0, 'loss.forward_cycle': 0.0,
-              'model.z_noise_std': None, 'model.z_mean_dead_zone': 0.0,
-              'data_path': None, 'test_classes': 0}
+              'model.z_mean_dead_zone': 0.0, 'data_path': None,
+              'test_classes': 0}
 
 
 def check_writable(workdir: str) -> None:
@@ -93,18 +89,7 @@ def _state_defining(config: dict, data_keys) -> dict:
                 for s in keys) and k not in SCHEDULE_KEYS}
   out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
   out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
-  out[Z_MEMORY] = remembered_images(
-      flat.get('loss.z_independence', 0), flat.get('loss.z_linear_independence', 0),
-      flat.get('loss.z_independence_batches', 1), flat.get('batch_size', 0))
   return out
-
-
-def remembered_images(z_independence, z_linear_independence, batches,
-                      batch_size) -> int:
-  """How many images of each group of earlier batches the train state keeps
-  the z means of: the last batches - 1 batches, when a dependence term is on."""
-  on = z_independence > 0 or z_linear_independence > 0
-  return (int(batches) - 1) * int(batch_size) if on else 0
 
 
 def with_added_keys(saved: dict) -> dict:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from dvae_jax.model import networks as models
-from dvae_jax.runtime import checkpointing, parallel, workdir
+from dvae_jax.runtime import checkpointing, parallel
 from dvae_jax.training import step as step_lib
 
 
@@ -20,9 +20,7 @@ class TrainState:
   step: jax.Array  # () int32: the number of updates made
   gen_params: Any  # {'encoder': ..., 'decoder': ...}
   gen_opt_state: Any
-  # Batch norm's running statistics {'encoder', 'decoder'}, and the z means
-  # of earlier batches (step.MEMORY) when loss.z_independence_batches > 1.
-  batch_stats: Any
+  batch_stats: Any  # batch norm's running statistics {'encoder', 'decoder'}
   adv_params: Any  # {'discriminator'?: ..., 'z_classifier'?: ...}
   adv_opt_state: Any
 
@@ -35,9 +33,8 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
 
 
 def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
-               z_dim: int, memory_codes: int = 0) -> TrainState:
-  """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit.
-  memory_codes: how many z means of earlier batches it keeps (0: none)."""
+               z_dim: int) -> TrainState:
+  """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit."""
   x = jnp.zeros((2,) + tuple(image_shape), jnp.float32)
   labels = jnp.zeros((2,), jnp.int32)
   rngs = jax.random.split(rng, 4)
@@ -56,10 +53,6 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
     gen_params['s_classifier'] = networks.s_classifier.init(
         rngs[3], jnp.zeros((2, networks.encoder.s_dim)))['params']
   batch_stats = {'encoder': enc['batch_stats'], 'decoder': dec['batch_stats']}
-  if memory_codes:
-    batch_stats[step_lib.MEMORY] = {
-        'z_mean': jnp.zeros((memory_codes, z_dim), jnp.float32),
-        'labels': jnp.zeros((memory_codes,), jnp.int32)}
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       gen_params=gen_params,
@@ -67,15 +60,6 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
       batch_stats=batch_stats,
       adv_params=adv_params,
       adv_opt_state=adv_tx.init(adv_params))
-
-
-def memory_codes(config) -> int:
-  """How many z means of earlier batches the state keeps: every code of the
-  last loss.z_independence_batches - 1 steps, when a dependence term is on."""
-  w = config.loss
-  images = workdir.remembered_images(w.z_independence, w.z_linear_independence,
-                                     w.z_independence_batches, config.batch_size)
-  return images * step_lib.NUM_GROUPS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,14 +74,13 @@ class Setup:
   gen_tx: optax.GradientTransformation
   adv_tx: optax.GradientTransformation
   mesh: jax.sharding.Mesh
-  num_classes: int
 
   @classmethod
   def create(cls, config, num_classes: int, mesh=None) -> 'Setup':
     """num_classes sizes the label-conditioned parts; mesh: all devices."""
     return cls(config, models.build_networks(config, num_classes),
                *build_optimizers(config),
-               parallel.make_mesh() if mesh is None else mesh, num_classes)
+               parallel.make_mesh() if mesh is None else mesh)
 
   @property
   def image_shape(self) -> Tuple[int, int, int]:
@@ -111,8 +94,7 @@ class Setup:
     return jax.jit(
         functools.partial(init_state, self.networks, self.gen_tx,
                           self.adv_tx, self.image_shape,
-                          z_dim=self.config.model.z_dim,
-                          memory_codes=memory_codes(self.config)),
+                          z_dim=self.config.model.z_dim),
         out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:

@@ -23,10 +23,6 @@ from dvae_jax.training import numerics
 S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
 Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
 FAKES = slice(5, 7)
-NUM_GROUPS = 3
-# batch_stats entry of the z means and labels of earlier batches
-# (loss.z_independence_batches > 1), oldest overwritten first.
-MEMORY = 'z_memory'
 
 
 def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
@@ -101,32 +97,6 @@ def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
   return real, fake
 
 
-def _label_dependences(state, z_mean, labels):
-  """(measure -> measure(z means, labels) of this batch, or of it and the
-  remembered earlier batches once the memory is full; the updated memory,
-  None without one). z_mean (B, 3, z_dim), labels (B, 3)."""
-  codes, labels = models.flatten_groups(z_mean), labels.reshape(-1)
-  if MEMORY not in state.batch_stats:
-    return (lambda measure: measure(codes, labels)), None
-  memory = state.batch_stats[MEMORY]
-  n, slots = labels.shape[0], memory['labels'].shape[0] // labels.shape[0]
-  start = (state.step % slots) * n
-  updated = {
-      'z_mean': jax.lax.dynamic_update_slice(
-          memory['z_mean'], jax.lax.stop_gradient(codes).astype(jnp.float32),
-          (start, 0)),
-      'labels': jax.lax.dynamic_update_slice(memory['labels'], labels,
-                                             (start,))}
-  union = losses.with_memory(memory['z_mean'], memory['labels'], codes,
-                             labels)
-
-  def measure_it(measure):
-    # Until the memory is full (the first slots steps), this batch alone.
-    return jax.lax.cond(state.step >= slots, lambda: measure(*union),
-                        lambda: measure(codes, labels))
-  return measure_it, updated
-
-
 def _update(tx, grads, opt_state, params):
   """One optimizer step: (new params, new optimizer state)."""
   updates, opt_state = tx.update(grads, opt_state, params)
@@ -181,19 +151,11 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       terms['s_classification'] = losses.classification_loss(
           s_logits, batch['labels'].reshape(-1))
       total += w.s_classifier * terms['s_classification']
-    dependence, memory = _label_dependences(state, extras['z_mean'],
-                                            batch['labels'])
-    if memory is not None:
-      extras['batch_stats'][MEMORY] = memory
     if w.z_independence > 0:
-      terms['z_label_dependence'] = dependence(functools.partial(
-          losses.label_dependence, floor=w.z_independence_floor))
+      terms['z_label_dependence'] = losses.label_dependence(
+          models.flatten_groups(extras['z_mean']), batch['labels'].reshape(-1),
+          floor=w.z_independence_floor)
       total += w.z_independence * terms['z_label_dependence']
-    if w.z_linear_independence > 0:
-      terms['z_linear_label_dependence'] = dependence(functools.partial(
-          losses.linear_label_dependence, num_classes=setup.num_classes,
-          floor=w.z_independence_floor))
-      total += w.z_linear_independence * terms['z_linear_label_dependence']
     if networks.z_classifier is not None:
       logits = networks.z_classifier.apply(
           {'params': state.adv_params['z_classifier']},
