@@ -30,8 +30,17 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   words = variants(variant)
   config = ml_collections.ConfigDict()
   config.seed = 0
+  for section in (_data, _networks, _losses, _schedule, _evaluation):
+    section(config)
+  for word, change in (('improved', _improved), ('long', _long),
+                       ('tiny', _tiny)):
+    if word in words:
+      change(config)
+  return config
 
-  # Data: any tfds dataset with an image and a label feature.
+
+def _data(config) -> None:
+  """What is trained on: the dataset, its splits, image size, batch."""
   config.dataset = 'dvae_glyphs/res32'
   config.data_dir = ml_collections.FieldReference(None, field_type=str)
   # Your own images instead: a folder with one sub-folder per class, or an
@@ -56,7 +65,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.resize = 'resize'  # or 'pad' (centre-pad, e.g. MNIST 28 -> 32)
   config.batch_size = 16  # global images per group; a step sees 3 groups
 
-  # Networks.
+
+def _networks(config) -> None:
+  """config.model: the encoder, decoder and discriminator."""
   config.model = ml_collections.ConfigDict()
   config.model.width = 16  # nF
   config.model.s_dim = 64
@@ -73,7 +84,10 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.model.weight_grad_chunk = ml_collections.FieldReference(
       None, field_type=int)
 
-  # Losses. adversary: 'label' (the paper's D(x, id)), 'pair' or 'none'.
+
+def _losses(config) -> None:
+  """The adversary and config.loss: the weights of the generator's terms."""
+  # 'label' (the paper's D(x, id)), 'pair' or 'none'.
   config.adversary = 'label'
   config.loss = ml_collections.ConfigDict()
   config.loss.reconstruction = 0.5
@@ -98,7 +112,7 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # (cross-entropy), so that s carries identity from the start.
   config.loss.s_classifier = 0.0
   # Beyond the paper: the label dependence (normalized HSIC) of the z means,
-  # so that z holds no identity a probe could read (dvae_jax/losses.py).
+  # so that z holds no identity a probe could read (model/losses.py).
   config.loss.z_independence = 0.0
   # That dependence standardizes each z dimension by sqrt(variance + this^2)
   # (model/losses.py: standardize): a dimension whose means spread less than
@@ -106,7 +120,10 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # model.z_mean_dead_zone, to exactly 0); 0: every dimension at variance 1.
   config.loss.z_independence_floor = 0.0
 
-  # Optimization: Adam with beta1 = 0.5 for both players.
+
+def _schedule(config) -> None:
+  """Optimization (Adam with beta1 = 0.5 for both players), logging and
+  checkpoints (in steps)."""
   config.learning_rate = 5e-4  # the code's 0.01 diverges; successors use 1e-4..2e-4
   config.disc_learning_rate = 5e-4
   config.b1 = 0.5
@@ -121,7 +138,9 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   config.checkpoint_every_steps = 500
   config.keep_checkpoints = 3
 
-  # End-of-run evaluation.
+
+def _evaluation(config) -> None:
+  """config.eval: the end-of-run evaluation (dvae_jax/evaluation/)."""
   config.eval = ml_collections.ConfigDict()
   # The metric families to compute (dvae_jax/evaluation/families.py), in
   # their order there; ground_truth scores swaps against the true image only
@@ -158,41 +177,48 @@ def get_config(variant: str = '') -> ml_collections.ConfigDict:
   # data may share one: the cache is keyed by data and settings.
   config.eval.classifier_dir = ''
 
-  if 'improved' in words:
-    # docs/RESULTS.md, "Analogies that work": s takes identity from the
-    # labels, z's means are pushed to be independent of them, and z pays
-    # 10x for every nat so that what the labels explain is not kept twice.
-    config.loss.s_classifier = 1.0
-    config.loss.z_independence = 1.0
-    config.loss.kl = 6.0
-  if 'long' in words:
-    config.num_train_steps *= 10
-    config.image_every_steps *= 10
-    config.checkpoint_every_steps *= 4
-  if 'tiny' in words:
-    config.batch_size = 8
-    config.model.width = 4
-    config.model.s_dim = 8
-    config.model.z_dim = 8
-    config.model.disc_width = 4
-    config.num_train_steps = 6
-    config.log_every_steps = 2
-    config.image_every_steps = 3
-    config.checkpoint_every_steps = 3
-    config.eval.batch_size = 64
-    config.eval.probe_train_examples = 400
-    config.eval.grid_size = 4
-    config.eval.heldout_examples = 300
-    config.eval.mlp_probe_epochs = 5
-    config.eval.num_pairs = 100
-    config.eval.truth_poses = 8
-    config.eval.factor_examples = 300
-    config.eval.forest_trees = 4
-    config.eval.forest_depth = 4
-    config.eval.quality_examples = 200
-    config.eval.kid_subsets = 2
-    config.eval.kid_subset_size = 100
-    config.eval.figure_steps = 4
-    config.eval.classifier_steps = 4
-    config.eval.classifier_batch_size = 16
-  return config
+
+def _improved(config) -> None:
+  """The paper's method plus three terms beyond it (docs/RESULTS.md,
+  "Analogies that work"): s takes identity from the labels, z's means are
+  pushed to be independent of them, and z pays 10x for every nat so that
+  what the labels explain is not kept twice."""
+  config.loss.s_classifier = 1.0
+  config.loss.z_independence = 1.0
+  config.loss.kl = 6.0
+
+
+def _long(config) -> None:
+  """10x the steps, for accelerators."""
+  config.num_train_steps *= 10
+  config.image_every_steps *= 10
+  config.checkpoint_every_steps *= 4
+
+
+def _tiny(config) -> None:
+  """A seconds-long run for tests."""
+  config.batch_size = 8
+  config.model.width = 4
+  config.model.s_dim = 8
+  config.model.z_dim = 8
+  config.model.disc_width = 4
+  config.num_train_steps = 6
+  config.log_every_steps = 2
+  config.image_every_steps = 3
+  config.checkpoint_every_steps = 3
+  config.eval.batch_size = 64
+  config.eval.probe_train_examples = 400
+  config.eval.grid_size = 4
+  config.eval.heldout_examples = 300
+  config.eval.mlp_probe_epochs = 5
+  config.eval.num_pairs = 100
+  config.eval.truth_poses = 8
+  config.eval.factor_examples = 300
+  config.eval.forest_trees = 4
+  config.eval.forest_depth = 4
+  config.eval.quality_examples = 200
+  config.eval.kid_subsets = 2
+  config.eval.kid_subset_size = 100
+  config.eval.figure_steps = 4
+  config.eval.classifier_steps = 4
+  config.eval.classifier_batch_size = 16
