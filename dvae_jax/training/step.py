@@ -15,19 +15,15 @@ import optax
 
 from dvae_jax.model import losses, networks as models
 from dvae_jax.runtime import parallel
-from dvae_jax.training import numerics
-
-# The seven decodes of a step, as (s source, z source) groups:
-# reconstructions (1,1) (2,2) (3,3); same-class swaps (2,1) (1,2);
-# adversarial fakes (2,3) (3,2), which should show the identity of their s.
-S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
-Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
-FAKES = slice(5, 7)
+from dvae_jax.training import numerics, terms as terms_lib
+# The seven decodes of a step (terms.py; FAKES also for benchmarks/).
+from dvae_jax.training.terms import FAKES, S_GROUPS, Z_GROUPS  # noqa: F401
 
 
-def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
-                     reverse_cycle: bool, forward_cycle: bool):
-  """Forward pass of encoder and decoder; returns per-term losses and extras."""
+def _forward(gen_params, state, batch, networks, loss_config, rng):
+  """The paper's forward pass: encode the three groups, decode the seven
+  (s, z) pairs of S_GROUPS, Z_GROUPS as one batch. -> (terms.Forward, the
+  encoder's and decoder's updated batch stats)."""
   images = batch['images']
   b, g = images.shape[:2]
 
@@ -35,53 +31,24 @@ def _generator_terms(gen_params, state, batch, networks, rng, train: bool,
     """networks.<name> on inputs -> (outputs, updated batch_stats)."""
     out, updated = getattr(networks, name).apply(
         {'params': gen_params[name], 'batch_stats': state.batch_stats[name]},
-        *inputs, train=train, mutable=['batch_stats'])
+        *inputs, train=True, mutable=['batch_stats'])
     return out, updated['batch_stats']
 
-  flat = images.reshape((b * g,) + images.shape[2:])
-  (s, z_mean, z_logvar), enc_stats = apply('encoder', flat)
+  (s, z_mean, z_logvar), enc_stats = apply(
+      'encoder', models.flatten_groups(images))
   z = models.reparameterize(rng, z_mean, z_logvar)
-  s, z = s.reshape(b, g, -1), z.reshape(b, g, -1)
+  grouped = lambda codes: codes.reshape(b, g, -1)
+  s, z = grouped(s), grouped(z)
   s_in = s[:, S_GROUPS].reshape(b * len(S_GROUPS), -1)
   z_in = z[:, Z_GROUPS].reshape(b * len(Z_GROUPS), -1)
   decoded, dec_stats = apply('decoder', s_in, z_in)
-  decoded = decoded.reshape((b, len(S_GROUPS)) + images.shape[2:])
-  if reverse_cycle:
-    # Beyond the paper: the cycle-consistent VAE's reverse cycle. z from the
-    # prior, decoded with x3's s, must come back out of the encoder whatever
-    # the s: a z that the encoder reads differently per identity fails it.
-    z_prior = jax.random.normal(jax.random.fold_in(rng, 1), (b, z.shape[-1]),
-                                z.dtype)
-    cycled, _ = apply('decoder', s[:, 2], z_prior)
-    (_, z_back, _), _ = apply('encoder', cycled)
-  if forward_cycle:
-    # Beyond the paper: the cross-class swaps Dec(s2, z3), Dec(s3, z2) must
-    # encode back to the s and z they were drawn from, so a swap shows its s
-    # source's identity and keeps its z source's pose.
-    swapped = decoded[:, FAKES].reshape((-1,) + images.shape[2:])
-    (s_back, z_back_fw, _), _ = apply('encoder', swapped)
-    s_drawn = s[:, list(S_GROUPS[FAKES])].reshape(s_back.shape)
-    z_drawn = z[:, list(Z_GROUPS[FAKES])].reshape(z_back_fw.shape)
-  terms = {
-      'reconstruction': losses.reconstruction_loss(
-          [decoded[:, i] for i in range(3)], [images[:, i] for i in range(3)]),
-      'swap': losses.swap_loss(decoded[:, 3], decoded[:, 4], images[:, 0],
-                               images[:, 1]),
-      'kl': losses.gaussian_kl(z_mean, z_logvar),
-  }
-  if reverse_cycle:
-    terms['reverse_cycle'] = losses.reverse_cycle_loss(z_back, z_prior)
-  if forward_cycle:
-    terms['forward_cycle'] = (losses.forward_cycle_loss(s_back, s_drawn) +
-                              losses.forward_cycle_loss(z_back_fw, z_drawn))
-  extras = {
-      'fakes': decoded[:, FAKES],  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
-      'z': z,  # (B, 3, z_dim)
-      's': s,  # (B, 3, s_dim)
-      'z_mean': z_mean.reshape(b, g, -1),
-      'batch_stats': {'encoder': enc_stats, 'decoder': dec_stats},
-  }
-  return terms, extras
+  forward = terms_lib.Forward(
+      images=images, labels=batch['labels'], s=s, z=z,
+      z_mean=grouped(z_mean), z_logvar=grouped(z_logvar),
+      decoded=decoded.reshape((b, len(S_GROUPS)) + images.shape[2:]),
+      gen_params=gen_params, apply=lambda *args: apply(*args)[0], rng=rng,
+      adv_params=state.adv_params, networks=networks, loss_config=loss_config)
+  return forward, {'encoder': enc_stats, 'decoder': dec_stats}
 
 
 def _adversary_logits(networks, adv_params, batch, fakes, rng, train: bool):
@@ -119,50 +86,32 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
   z_rng, gen_d_rng, adv_d_rng = step_rngs(config.seed, state.step)
   w = config.loss
   kl_weight = w.kl / (config.image_size**2 * config.channels)
-  # What the identity classifier on z sees: samples (noise can hide identity
-  # that the means keep), the means, or the means standardized over the batch
-  # (shrinking a dimension then hides nothing from it, as from the probes).
-  z_key = {'sample': 'z', 'mean': 'z_mean',
-           'standardized_mean': 'z_mean'}[w.z_classifier_input]
-  z_view = (losses.standardize if w.z_classifier_input == 'standardized_mean'
-            else lambda codes: codes)
 
   def generator_loss(gen_params):
-    terms, extras = _generator_terms(gen_params, state, batch, networks,
-                                     z_rng, train=True,
-                                     reverse_cycle=w.reverse_cycle > 0,
-                                     forward_cycle=w.forward_cycle > 0)
+    f, batch_stats = _forward(gen_params, state, batch, networks, w, z_rng)
+    flat = models.flatten_groups
+    terms = {
+        'reconstruction': losses.reconstruction_loss(
+            [f.decoded[:, i] for i in range(3)],
+            [f.images[:, i] for i in range(3)]),
+        'swap': losses.swap_loss(f.decoded[:, 3], f.decoded[:, 4],
+                                 f.images[:, 0], f.images[:, 1]),
+        'kl': losses.gaussian_kl(flat(f.z_mean), flat(f.z_logvar)),
+    }
     total = (w.reconstruction * terms['reconstruction'] +
              w.swap * terms['swap'] + kl_weight * terms['kl'])
-    if 'reverse_cycle' in terms:
-      total += w.reverse_cycle * terms['reverse_cycle']
-    if 'forward_cycle' in terms:
-      total += w.forward_cycle * terms['forward_cycle']
     if networks.discriminator is not None:
-      _, fake = _adversary_logits(networks, state.adv_params, batch,
-                                  extras['fakes'], gen_d_rng, train=True)
+      _, fake = _adversary_logits(networks, state.adv_params, batch, f.fakes,
+                                  gen_d_rng, train=True)
       terms['adversarial'] = losses.generator_adversarial_loss(
           fake, w.real_target)
       total += w.adversarial * terms['adversarial']
-    if networks.s_classifier is not None:
-      s_logits = networks.s_classifier.apply(
-          {'params': gen_params['s_classifier']},
-          models.flatten_groups(extras['s']))
-      terms['s_classification'] = losses.classification_loss(
-          s_logits, batch['labels'].reshape(-1))
-      total += w.s_classifier * terms['s_classification']
-    if w.z_independence > 0:
-      terms['z_label_dependence'] = losses.label_dependence(
-          models.flatten_groups(extras['z_mean']), batch['labels'].reshape(-1),
-          floor=w.z_independence_floor)
-      total += w.z_independence * terms['z_label_dependence']
-    if networks.z_classifier is not None:
-      logits = networks.z_classifier.apply(
-          {'params': state.adv_params['z_classifier']},
-          z_view(models.flatten_groups(extras[z_key])))
-      terms['z_confusion'] = losses.classifier_confusion_loss(logits)
-      total += w.z_classifier * terms['z_confusion']
+    for term in terms_lib.active(w):  # beyond the paper: terms.py
+      terms[term.name] = term.loss(f)
+      total += w[term.weight_key] * terms[term.name]
     terms['generator_total'] = total
+    extras = {'fakes': f.fakes, 'z': flat(f.z), 'z_mean': flat(f.z_mean),
+              'batch_stats': batch_stats}
     return total, (terms, extras)
 
   (_, (terms, extras)), gen_grads = jax.value_and_grad(
@@ -171,7 +120,8 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
                                       state.gen_params)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
-  z = jax.lax.stop_gradient(z_view(models.flatten_groups(extras[z_key])))
+  z = jax.lax.stop_gradient(terms_lib.z_classifier_input(
+      w, extras['z'], extras['z_mean']))
 
   def adversary_loss(adv_params):
     adv_terms = {}

@@ -1,0 +1,129 @@
+"""The generator's optional loss terms beyond the paper, as a registry.
+
+The train step computes the paper's objective (reconstruction, swap, KL, the
+adversarial term) from one shared forward pass, then adds every term of TERMS
+whose weight is > 0: `w.<weight_key> * term.loss(forward)`, reported under
+`term.name`. A term that needs more network passes makes them in its own
+function, through `forward.apply`. The pure loss math is in model/losses.py.
+"""
+import dataclasses
+from typing import Any, Callable
+
+import jax
+
+from dvae_jax.model import losses
+from dvae_jax.model.networks import flatten_groups
+
+# The seven decodes of a step, as (s source, z source) groups:
+# reconstructions (1,1) (2,2) (3,3); same-class swaps (2,1) (1,2);
+# adversarial fakes (2,3) (3,2), which should show the identity of their s.
+S_GROUPS = (0, 1, 2, 1, 0, 1, 2)
+Z_GROUPS = (0, 1, 2, 0, 1, 2, 1)
+FAKES = slice(5, 7)
+
+
+@dataclasses.dataclass(frozen=True)
+class Forward:
+  """What the step's forward pass produced, for the terms to read. Codes are
+  per group: (B, 3, D) for the batch's (x1, x2, x3)."""
+  images: jax.Array  # (B, 3, H, W, C)
+  labels: jax.Array  # (B, 3) int32
+  s: jax.Array  # (B, 3, s_dim)
+  z: jax.Array  # (B, 3, z_dim): samples of q(z|x)
+  z_mean: jax.Array  # (B, 3, z_dim)
+  z_logvar: jax.Array  # (B, 3, z_dim)
+  decoded: jax.Array  # (B, 7, H, W, C): Dec(s, z) by S_GROUPS, Z_GROUPS
+  gen_params: Any  # what the generator's gradient is taken of
+  # apply(name, *inputs): networks.<name> (encoder or decoder) on inputs in
+  # train mode, its batch-norm updates discarded.
+  apply: Callable[..., Any]
+  rng: jax.Array  # the step's z noise key; a term folds in its own number
+  adv_params: Any  # the adversaries' parameters (constants here)
+  networks: Any  # model.networks.Networks
+  loss_config: Any  # config.loss
+
+  @property
+  def fakes(self) -> jax.Array:
+    """(B, 2, H, W, C): the cross-class swaps Dec(s2, z3), Dec(s3, z2)."""
+    return self.decoded[:, FAKES]
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+  """A generator loss term: reported as metrics[name], weighted by
+  config.loss.<weight_key>, active when that weight is > 0."""
+  name: str
+  weight_key: str
+  loss: Callable[[Forward], jax.Array]  # scalar
+
+
+def z_classifier_input(loss_config, z: jax.Array,
+                       z_mean: jax.Array) -> jax.Array:
+  """What the identity classifier on z sees, from samples and means (N, D):
+  samples (noise can hide identity that the means keep), the means, or the
+  means standardized over the batch (shrinking a dimension then hides
+  nothing from it, as from the probes)."""
+  choice = loss_config.z_classifier_input
+  if choice == 'sample':
+    return z
+  return losses.standardize(z_mean) if choice == 'standardized_mean' else z_mean
+
+
+def _s_classification(f: Forward) -> jax.Array:
+  """A linear head on s (in gen_params) must name the identity."""
+  logits = f.networks.s_classifier.apply(
+      {'params': f.gen_params['s_classifier']}, flatten_groups(f.s))
+  return losses.classification_loss(logits, f.labels.reshape(-1))
+
+
+def _z_label_dependence(f: Forward) -> jax.Array:
+  """The z means must not depend on the identity (kernel alignment)."""
+  return losses.label_dependence(flatten_groups(f.z_mean),
+                                 f.labels.reshape(-1),
+                                 floor=f.loss_config.z_independence_floor)
+
+
+def _z_confusion(f: Forward) -> jax.Array:
+  """The identity classifier on z (an adversary, trained by the step's
+  adversary update) must be confused."""
+  codes = z_classifier_input(f.loss_config, flatten_groups(f.z),
+                             flatten_groups(f.z_mean))
+  logits = f.networks.z_classifier.apply(
+      {'params': f.adv_params['z_classifier']}, codes)
+  return losses.classifier_confusion_loss(logits)
+
+
+def _reverse_cycle(f: Forward) -> jax.Array:
+  """The cycle-consistent VAE's reverse cycle: z from the prior, decoded
+  with x3's s, must come back out of the encoder whatever the s: a z that
+  the encoder reads differently per identity fails it."""
+  z_prior = jax.random.normal(jax.random.fold_in(f.rng, 1),
+                              (f.z.shape[0], f.z.shape[-1]), f.z.dtype)
+  _, z_back, _ = f.apply('encoder', f.apply('decoder', f.s[:, 2], z_prior))
+  return losses.reverse_cycle_loss(z_back, z_prior)
+
+
+def _forward_cycle(f: Forward) -> jax.Array:
+  """The cross-class swaps Dec(s2, z3), Dec(s3, z2) must encode back to the
+  s and z they were drawn from, so a swap shows its s source's identity and
+  keeps its z source's pose."""
+  s_back, z_back, _ = f.apply('encoder', flatten_groups(f.fakes))
+  s_drawn = flatten_groups(f.s[:, list(S_GROUPS[FAKES])])
+  z_drawn = flatten_groups(f.z[:, list(Z_GROUPS[FAKES])])
+  return (losses.forward_cycle_loss(s_back, s_drawn) +
+          losses.forward_cycle_loss(z_back, z_drawn))
+
+
+# In the order they are added to the generator's total.
+TERMS = (
+    Term('reverse_cycle', 'reverse_cycle', _reverse_cycle),
+    Term('forward_cycle', 'forward_cycle', _forward_cycle),
+    Term('s_classification', 's_classifier', _s_classification),
+    Term('z_label_dependence', 'z_independence', _z_label_dependence),
+    Term('z_confusion', 'z_classifier', _z_confusion),
+)
+
+
+def active(loss_config) -> tuple:
+  """The terms of TERMS whose weight in loss_config (config.loss) is > 0."""
+  return tuple(t for t in TERMS if loss_config[t.weight_key] > 0)
