@@ -104,10 +104,6 @@ def _losses(config) -> None:
   # Beyond the paper: the cycle-consistent VAE's reverse cycle, |Enc_z(Dec(s3,
   # z)) - z| for z from the prior; 0 turns it off.
   config.loss.reverse_cycle = 0.0
-  # Beyond the paper: the forward cycle, Enc(Dec(s_a, z_b)) gives back s_a
-  # and z_b for the cross-class swaps (scale-free squared error,
-  # model/losses.py: forward_cycle_loss); 0 turns it off.
-  config.loss.forward_cycle = 0.0
   # Beyond the paper: a linear classifier on s trained with the labels
   # (cross-entropy), so that s carries identity from the start.
   config.loss.s_classifier = 0.0

@@ -115,7 +115,6 @@ RULES = (
     _number('loss.z_classifier', '>= 0', lambda v: v >= 0),
     _one_of('loss.z_classifier_input', Z_CLASSIFIER_INPUTS),
     _number('loss.reverse_cycle', '>= 0', lambda v: v >= 0),
-    _number('loss.forward_cycle', '>= 0', lambda v: v >= 0),
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence_floor', '>= 0', lambda v: v >= 0),

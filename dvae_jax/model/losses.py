@@ -41,18 +41,6 @@ def reverse_cycle_loss(z_back: jax.Array, z_prior: jax.Array) -> jax.Array:
   return jnp.mean(jnp.abs(z_back - z_prior))
 
 
-def forward_cycle_loss(codes_back: jax.Array, codes: jax.Array) -> jax.Array:
-  """The codes (N, D) a swap was decoded from against those the encoder reads
-  back from it (N, D) (the forward cycle of dual-swap and cycle-consistent
-  VAEs): squared error per dimension over the variance of the decoded codes
-  across the batch, mean over both axes. The decoded codes are a constant
-  target (no gradient), and the variance makes the term scale-free, so
-  shrinking every code does not lower it."""
-  target = jax.lax.stop_gradient(codes)
-  variance = jnp.var(target, axis=0) + 1e-6
-  return jnp.mean(jnp.square(codes_back - target) / variance)
-
-
 def bce_with_logits(logits: jax.Array, target: float) -> jax.Array:
   """Mean binary cross-entropy of logits (N,) against a constant target in [0, 1]."""
   labels = jnp.full_like(logits, target)

@@ -28,7 +28,7 @@ S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
-              'loss.z_independence_floor': 0.0, 'loss.forward_cycle': 0.0,
+              'loss.z_independence_floor': 0.0,
               'model.z_mean_dead_zone': 0.0, 'data_path': None,
               'test_classes': 0}
 

@@ -103,21 +103,9 @@ def _reverse_cycle(f: Forward) -> jax.Array:
   return losses.reverse_cycle_loss(z_back, z_prior)
 
 
-def _forward_cycle(f: Forward) -> jax.Array:
-  """The cross-class swaps Dec(s2, z3), Dec(s3, z2) must encode back to the
-  s and z they were drawn from, so a swap shows its s source's identity and
-  keeps its z source's pose."""
-  s_back, z_back, _ = f.apply('encoder', flatten_groups(f.fakes))
-  s_drawn = flatten_groups(f.s[:, list(S_GROUPS[FAKES])])
-  z_drawn = flatten_groups(f.z[:, list(Z_GROUPS[FAKES])])
-  return (losses.forward_cycle_loss(s_back, s_drawn) +
-          losses.forward_cycle_loss(z_back, z_drawn))
-
-
 # In the order they are added to the generator's total.
 TERMS = (
     Term('reverse_cycle', 'reverse_cycle', _reverse_cycle),
-    Term('forward_cycle', 'forward_cycle', _forward_cycle),
     Term('s_classification', 's_classifier', _s_classification),
     Term('z_label_dependence', 'z_independence', _z_label_dependence),
     Term('z_confusion', 'z_classifier', _z_confusion),
