@@ -29,6 +29,16 @@ def _measures(m: dict, section: str) -> list:
       for row in metric_keys.METRICS if row.section == section])
 
 
+def _optional_section(m: dict, prefix: str, title: str, section: str,
+                      intro: str = '') -> list:
+  """A titled 'measure | value' table of one section, only when some key
+  starts with prefix (its family ran)."""
+  if not any(k.startswith(prefix) for k in m):
+    return []
+  return [f'## {title}', ''] + ([intro, ''] if intro else []) + _measures(
+      m, section)
+
+
 def _grid(m: dict, name: str, word: str, values) -> list:
   """A row per value of `{word}`, a column per table row with that word."""
   columns = metric_keys.with_word(word)
@@ -54,12 +64,11 @@ def markdown(m: dict) -> str:
   rows.append(['chance', '-', '-', v('probe/chance')])
   out += markdown_table(['probe', 'code', train.title, heldout.title], rows)
 
-  if any(k.startswith('dims/') for k in m):
-    out += ['## Where z holds identity', '',
-            'The z-mean probe on the dimensions that carry >= 0.5 nats '
-            'and on the others (a probe reads a weak dimension\'s means at '
-            'any scale; samples hide it).', '']
-    out += _measures(m, 'dimensions')
+  out += _optional_section(
+      m, 'dims/', 'Where z holds identity', 'dimensions',
+      'The z-mean probe on the dimensions that carry >= 0.5 nats and on the '
+      "others (a probe reads a weak dimension's means at any scale; samples "
+      'hide it).')
 
   out += ['## Swaps Dec(s_a, z_b), held-out images', '',
           'The judge is the supervised baseline.', '']
@@ -68,19 +77,17 @@ def markdown(m: dict) -> str:
   out += ['## Unseen identities (RQ4)', '']
   out += _measures(m, 'unseen')
 
-  if any(k.startswith('analogy/') for k in m):
-    out += ['## Unseen identities against the truth', '',
-            "Dec(s_a, z_b) against the image of a's identity in b's "
-            'nuisances, beside copying either input and reconstructing the '
-            'truth; retrievals by nearest image in pixels.', '']
-    out += _measures(m, 'analogy')
-    names = sorted({k.split('/')[-1] for k in m
-                    if k.startswith('analogy/pose/')})
-    if names:
-      out += _grid(m, 'nuisance', 'nuisance', names)
-  if any(k.startswith('style/') for k in m):
-    out += ['## Style of the swaps (Morpho-MNIST slant and thickness)', '']
-    out += _measures(m, 'style')
+  out += _optional_section(
+      m, 'analogy/', 'Unseen identities against the truth', 'analogy',
+      "Dec(s_a, z_b) against the image of a's identity in b's nuisances, "
+      'beside copying either input and reconstructing the truth; retrievals '
+      'by nearest image in pixels.')
+  names = sorted({k.split('/')[-1] for k in m if k.startswith('analogy/pose/')})
+  if names:
+    out += _grid(m, 'nuisance', 'nuisance', names)
+  out += _optional_section(
+      m, 'style/', 'Style of the swaps (Morpho-MNIST slant and thickness)',
+      'style')
 
   names = sorted({k.split('/')[-1] for k in m if k.startswith('factors/')})
   if names:
