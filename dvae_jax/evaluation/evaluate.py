@@ -66,6 +66,13 @@ def _evaluate_model(config, data, model, step, workdir, writer, write):
     images = figures.all_figures(model, context.split('test'),
                                  config.eval.grid_size,
                                  config.eval.figure_steps, config.seed)
+    truth = context.truth_set if 'ground_truth' in dict(chosen) else None
+    if truth is not None:  # each swap beside its true image
+      grid = figures.truth_swaps(model, truth.images, truth.labels,
+                                 truth.factors, config.eval.grid_size,
+                                 config.seed)
+      if grid is not None:
+        images['truth_swaps'] = grid
     _write_outputs(workdir, metrics, images, writer)
   logging.info('Evaluation at step %d: %s', step, metrics)
   return metrics
