@@ -90,20 +90,22 @@ def test_same_identity_pairs_are_two_images_of_one_identity_each():
 def test_truth_swaps_rows_are_a_b_swap_and_truth():
   """4 identities x 3 poses; the fake model's swap of a and b is a's first
   half of pixels with b's second half, so the truth is built that way."""
+  from dvae_jax.evaluation import analogies
   rng = np.random.default_rng(1)
   s_part = rng.integers(0, 255, (4, H * W * 3 // 2))
   z_part = rng.integers(0, 255, (3, H * W * 3 // 2))
   labels, poses = np.repeat(np.arange(4), 3), np.tile(np.arange(3), 4)
   images = np.concatenate([s_part[labels], z_part[poses]], 1).astype(
       np.uint8).reshape(12, H, W, 3)
-  figure = figures.truth_swaps(FakeModel(), images, labels, poses[:, None],
-                               5, seed=0)
+  pairs = analogies.draw_pairs(labels, poses[:, None], 7, seed=0)
+  model = FakeModel()
+  swapped = model.decode(model.encode(images[pairs.a])[0],
+                         model.encode(images[pairs.b])[1])
+  figure = figures.truth_swaps(images, pairs, swapped, 5)
   assert figure.shape == (1 + 5 * (H + 1), 1 + 4 * (W + 1), 3)
   for row in range(5):
     a, b = _cell(figure, row, 0), _cell(figure, row, 1)
     np.testing.assert_array_equal(_cell(figure, row, 2),
                                   _cell(figure, row, 3))  # swap == truth
+    np.testing.assert_array_equal(a, images[pairs.a[row]])
     assert not np.array_equal(a, b)
-  # No pair whose truth exists: no figure.
-  assert figures.truth_swaps(FakeModel(), images[:3], labels[:3],
-                             poses[:3, None], 5, seed=0) is None

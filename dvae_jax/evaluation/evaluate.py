@@ -66,13 +66,11 @@ def _evaluate_model(config, data, model, step, workdir, writer, write):
     images = figures.all_figures(model, context.split('test'),
                                  config.eval.grid_size,
                                  config.eval.figure_steps, config.seed)
-    truth = context.truth_set if 'ground_truth' in dict(chosen) else None
-    if truth is not None:  # each swap beside its true image
-      grid = figures.truth_swaps(model, truth.images, truth.labels,
-                                 truth.factors, config.eval.grid_size,
-                                 config.seed)
-      if grid is not None:
-        images['truth_swaps'] = grid
+    scored = context.truth_swaps if 'ground_truth' in dict(chosen) else None
+    if scored is not None and len(scored[0].a):  # swaps beside their truth
+      pairs, swapped, _ = scored
+      images['truth_swaps'] = figures.truth_swaps(
+          context.truth_set.images, pairs, swapped, config.eval.grid_size)
     _write_outputs(workdir, metrics, images, writer)
   logging.info('Evaluation at step %d: %s', step, metrics)
   return metrics

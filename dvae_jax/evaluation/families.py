@@ -139,6 +139,26 @@ class Context:
     return TruthSet(test.images, test.labels, test.factors,
                     tuple(self.data.info.factor_names))
 
+  @functools.cached_property
+  def truth_swaps(self):
+    """(analogies.Pairs of truth_set, Dec(s_a, z_b), Dec(s_t, z_t)) for
+    eval.num_pairs seeded pairs: scored by ground_truth, the figure shows
+    the first; None without a truth set."""
+    truth = self.truth_set
+    if truth is None:
+      return None
+    pairs = analogies.draw_pairs(truth.labels, truth.factors,
+                                 self.cfg.num_pairs, self.seed)
+    if not len(pairs.a):
+      return pairs, None, None
+    # Encode only the images the pairs use.
+    used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t]),
+                            return_inverse=True)
+    a, b, t = np.split(where, 3)
+    s, z_mean, _ = self.model.encode(truth.images[used])
+    return (pairs, self.model.decode(s[a], z_mean[b]),
+            self.model.decode(s[t], z_mean[t]))
+
 
 def probe_metrics(ctx: Context) -> dict:
   train, heldout = ctx.split('train'), ctx.split('heldout')
@@ -209,17 +229,9 @@ def ground_truth_metrics(ctx: Context) -> dict:
   truth = ctx.truth_set
   if truth is None:
     return {}
-  pairs = analogies.draw_pairs(truth.labels, truth.factors, ctx.cfg.num_pairs,
-                               ctx.seed)
+  pairs, swapped, reconstructed = ctx.truth_swaps
   if not len(pairs.a):
     return {'analogy/pairs': 0, 'analogy/pairs_without_truth': pairs.tried}
-  # Encode only the images the pairs use.
-  used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t]),
-                          return_inverse=True)
-  a, b, t = np.split(where, 3)
-  s, z_mean, _ = ctx.model.encode(truth.images[used])
-  swapped = ctx.model.decode(s[a], z_mean[b])
-  reconstructed = ctx.model.decode(s[t], z_mean[t])
   scores = analogies.score_swaps(truth.images, truth.labels, truth.factors,
                                  pairs, swapped, reconstructed,
                                  truth.factor_names)

@@ -8,7 +8,7 @@ import numpy as np
 
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.data.class_index import ClassIndex
-from dvae_jax.evaluation import analogies as analogies_lib, visualize
+from dvae_jax.evaluation import visualize
 from dvae_jax.evaluation.inference import Model
 
 
@@ -45,17 +45,13 @@ def analogies(model: Model, a, b, c) -> np.ndarray:
   return visualize.tile(np.stack([a, b, c, answer], axis=1))
 
 
-def truth_swaps(model: Model, images, labels, factors, n: int,
-                seed: int) -> np.ndarray:
-  """Rows a | b | Dec(s_a, z_b) | the truth (a's identity in b's nuisances),
-  for n pairs of a truth set (analogies.draw_pairs: images (N, H, W, C),
-  labels (N,), factors (N, F)); None when it has no such pair."""
-  pairs = analogies_lib.draw_pairs(labels, factors, n, seed)
-  if not len(pairs.a):
-    return None
-  a, b = images[pairs.a], images[pairs.b]
-  swapped = model.decode(model.encode(a)[0], model.encode(b)[1])
-  return visualize.tile(np.stack([a, b, swapped, images[pairs.t]], axis=1))
+def truth_swaps(images, pairs, swapped, n: int) -> np.ndarray:
+  """Rows a | b | Dec(s_a, z_b) | the truth (a's identity in b's nuisances)
+  for the first n of the scored pairs (analogies.Pairs into images (N, H, W,
+  C)) and their swaps (len(pairs.a), H, W, C)."""
+  a, b, t = pairs.a[:n], pairs.b[:n], pairs.t[:n]
+  return visualize.tile(np.stack([images[a], images[b], swapped[:n],
+                                  images[t]], axis=1))
 
 
 def interpolation(model: Model, start, end, steps: int,
