@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import traverse_util
 
 from dvae_jax.runtime import checkpointing, errors, parallel
 
@@ -103,6 +104,59 @@ def test_no_restorable_checkpoint_is_a_user_error(tmp_path, abstract):
     checkpointing.Checkpoints(str(tmp_path), keep=2).restore(abstract)
   assert os.path.isdir(
       os.path.join(checkpointing.checkpoint_dir(str(tmp_path)), '1'))
+
+
+def _tree(shapes):
+  """{'a/b': shape} -> {'a': {'b': ShapeDtypeStruct}}."""
+  return traverse_util.unflatten_dict(
+      {k: jax.ShapeDtypeStruct(v, jnp.float32) for k, v in shapes.items()},
+      sep='/')
+
+
+def test_shape_difference_names_the_first_difference_either_way():
+  """An array only one side has, or has in another shape; the shallowest
+  first (a parameter before its optimizer's moments), then by name."""
+  base = {'step': (), 'params/w': (4, 3), 'opt/0/mu/w': (4, 3)}
+  head = {'params/head/kernel': (3, 2), 'opt/0/mu/head/kernel': (3, 2)}
+  assert checkpointing.shape_difference(_tree(base), _tree(base)) == ''
+  assert checkpointing.shape_difference(
+      _tree({**base, **head}), _tree(base)) == (
+          'params/head/kernel of shape (3, 2), which this config does not '
+          'have')
+  assert checkpointing.shape_difference(
+      _tree(base), _tree({**base, **head})) == (
+          'no params/head/kernel, which this config needs with shape (3, 2)')
+  wider = {**base, 'params/w': (5, 3), 'opt/0/mu/w': (5, 3)}
+  assert checkpointing.shape_difference(_tree(base), _tree(wider)) == (
+      'params/w of shape (4, 3), this config needs (5, 3)')
+  # A reader wants part of the state: what else the checkpoint holds is fine.
+  assert checkpointing.shape_difference(
+      _tree({**base, **head}), _tree({'params/w': (4, 3)}), whole=False) == ''
+  assert checkpointing.shape_difference(
+      _tree(base), _tree({'params/v': (2,)}), whole=False) == (
+          'no params/v, which this config needs with shape (2,)')
+
+
+def test_check_restorable_names_the_first_difference_in_one_line(tmp_path,
+                                                                  abstract):
+  store = _saved(tmp_path, (1, 2))
+  store.check_restorable(abstract)  # Orbax's metadata tree: the same arrays
+  more = {**abstract, 'head': _tree({'b': (3,)})}
+  fewer = {'step': abstract['step']}
+  for wanted, difference in [
+      (more, 'no head/b, which this config needs with shape (3,)'),
+      (fewer, 'params/w of shape (64, 32), which this config does not have')]:
+    with pytest.raises(errors.UserError) as caught:
+      store.check_restorable(wanted)
+    assert str(caught.value) == (
+        f'the checkpoints in {store.directory} do not fit this config: step '
+        f'2 has {difference}; use a new --workdir or the config the '
+        'checkpoints were made with')
+  assert store.steps() == [1, 2]
+  checkpointing.Checkpoints(str(tmp_path / 'new')).check_restorable(more)
+  # Unreadable metadata says nothing: restore skips that step.
+  _garbage_metadata(os.path.join(store.directory, '2'))
+  store.check_restorable(more)
 
 
 _KILL_DURING_SAVE = textwrap.dedent('''

@@ -13,7 +13,8 @@ from PIL import Image
 from conftest import assert_same_params
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.runtime import checkpointing, errors, workdir as workdir_lib
-from dvae_jax.training import loop as train
+from dvae_jax.training import loop as train, preflight
+from dvae_jax.training import state as state_lib
 
 
 def test_run_writes_checkpoints_summary_grid_and_logs(finished_run):
@@ -115,10 +116,26 @@ def test_corrupt_latest_checkpoint_resumes_from_older(finished_run, tmp_path,
   assert os.path.isdir(bad)  # deleted nothing
 
 
+def _workdir_files(workdir):
+  """{path: mtime} of every file in workdir: a refused start changes none."""
+  return {os.path.join(d, f): os.path.getmtime(os.path.join(d, f))
+          for d, _, files in os.walk(workdir) for f in files}
+
+
+# A network the checkpoints lack: their shapes say it (config.json has no
+# key for it), before anything is restored or written.
+_NO_ARRAY = (r'the checkpoints in .* do not fit this config: step {} has no '
+             r'{}, which this config needs with shape \(\d+,\)')
+
+
 @pytest.mark.parametrize('key,value,message', [
     ('model.width', 8, 'model.width=4, this config has 8'),
     ('dataset', 'dvae_glyphs/res64',
      "dataset='dvae_glyphs/res32', this config has 'dvae_glyphs/res64'"),
+    ('loss.s_classifier', 1.0,
+     _NO_ARRAY.format(6, 'gen_params/s_classifier/bias')),
+    ('loss.z_classifier', 0.1,
+     _NO_ARRAY.format(6, 'adv_params/z_classifier/Dense_0/bias')),
 ])
 def test_resume_with_other_config_is_refused(finished_run, key, value, message):
   config, workdir, _ = finished_run
@@ -127,19 +144,54 @@ def test_resume_with_other_config_is_refused(finished_run, key, value, message):
   setattr(config[section] if section else config, name, value)
   if key == 'dataset':
     config.image_size = 32  # the check comes before any data is read
-  before = {f: os.path.getmtime(os.path.join(workdir, f))
-            for f in ('config.json', 'summary.json')}
-  runs = os.listdir(os.path.join(workdir, 'runs'))
+  before = _workdir_files(workdir)
   # Another architecture goes through the trainer; another dataset is
   # checked on its own (building it would take a while).
   check = (functools.partial(workdir_lib.check_resumable,
                              data_keys=input_pipeline.DATA_KEYS)
            if key == 'dataset' else train.train_and_evaluate)
-  with pytest.raises(errors.UserError, match=message + '; use a new --workdir'):
+  with pytest.raises(errors.UserError, match=message + '; use a new --workdir'
+                     ) as caught:
     check(config, workdir)
-  assert before == {f: os.path.getmtime(os.path.join(workdir, f))
-                    for f in before}
-  assert os.listdir(os.path.join(workdir, 'runs')) == runs
+  assert '\n' not in str(caught.value)
+  if key.startswith('loss.'):  # --mode=check refuses it alike
+    with pytest.raises(errors.UserError, match=message):
+      preflight.check_run(config, workdir)
+  assert _workdir_files(workdir) == before
+
+
+@pytest.mark.parametrize('key,value,array', [
+    ('loss.s_classifier', 1.0, 'gen_params/s_classifier/bias'),
+    ('loss.z_classifier', 0.1, 'adv_params/z_classifier/Dense_0/bias'),
+])
+def test_resume_without_a_network_the_checkpoints_hold_is_refused(
+    tiny_config, tmp_path, key, value, array):
+  """A workdir whose checkpoints hold a network (its state saved as the
+  trainer saves it), resumed by a config without it."""
+  config = tiny_config
+  section, _, name = key.rpartition('.')
+  with_network = config.copy_and_resolve_references()
+  setattr(with_network[section], name, value)
+  workdir = str(tmp_path)
+  setup = state_lib.Setup.create(
+      with_network, input_pipeline.Data(config, prepare=False).num_classes)
+  store = checkpointing.Checkpoints(workdir)
+  store.save(3, setup.init())
+  store.wait()
+  workdir_lib.record_run(with_network, workdir, 0)
+  before = _workdir_files(workdir)
+  message = (rf'the checkpoints in .* do not fit this config: step 3 has '
+             rf'{array} of shape \(\d+,\), which this config does not have; '
+             'use a new --workdir or the config the checkpoints were made '
+             'with$')
+  with pytest.raises(errors.UserError, match=message) as caught:
+    train.train_and_evaluate(config, workdir)
+  assert '\n' not in str(caught.value)
+  with pytest.raises(errors.UserError, match=message):
+    preflight.check_run(config, workdir)
+  assert _workdir_files(workdir) == before
+  # The config it was made with passes the same checks.
+  assert 'would start at step 3' in preflight.check_run(with_network, workdir)
 
 
 def test_resume_on_another_npz_is_refused(finished_run, tmp_path):
@@ -151,9 +203,11 @@ def test_resume_on_another_npz_is_refused(finished_run, tmp_path):
            images=rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8))
   config.data_path = str(tmp_path / 'b.npz')
   config.data_dir = str(tmp_path / 'tfds')
+  before = _workdir_files(workdir)
   with pytest.raises(errors.UserError, match="trained with data_path=None, "
                      f"this config has '{config.data_path}'"):
     train.train_and_evaluate(config, workdir)
+  assert _workdir_files(workdir) == before
 
 
 def test_unwritable_workdir_is_a_user_error(tmp_path):
@@ -172,10 +226,9 @@ def test_other_architecture_without_config_json_names_a_shape(finished_run,
   os.remove(os.path.join(workdir, 'config.json'))
   config = config.copy_and_resolve_references()
   config.model.width = 8
-  with pytest.raises(errors.UserError, match=r'no checkpoint in .* can be '
-                     r'restored \(steps \[3, 6\].*\): step 6 has '
-                     r'.* of shape .*, this config needs .*; use a new '
-                     r'--workdir'):
+  with pytest.raises(errors.UserError, match=r'the checkpoints in .* do not '
+                     r'fit this config: step 6 has .* of shape .*, this '
+                     r'config needs .*; use a new --workdir'):
     train.train_and_evaluate(config, workdir)
   assert checkpointing.make_manager(workdir, 10, read_only=True).all_steps() == [
       3, 6]

@@ -253,3 +253,75 @@ def test_z_mean_dead_zone_soft_thresholds_the_means():
           variables['params'])
   head = np.asarray(grad['z_mean_head']['kernel'])
   assert np.all(head[:, dead] == 0) and np.all(np.any(head[:, ~dead], 0))
+
+
+def _log_softmax_ce(logits, labels) -> float:
+  """Mean cross-entropy, written out in numpy."""
+  logits = np.asarray(logits, np.float64)
+  log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+  return float(-np.mean(log_p[np.arange(len(labels)), labels]))
+
+
+def test_swap_identity_term_and_its_classifier_by_hand():
+  """The generator pays the classifier's cross-entropy of the cross-class
+  swaps against their s source's label (classifier in eval mode); the
+  classifier takes one Adam step on the real images' cross-entropy only."""
+  config, setup = _setup_without_adversary(swap_identity=0.4)
+  networks, mesh = setup.networks, setup.mesh
+  state = setup.init()
+  assert set(state.adv_params) == {'identity_classifier'}
+  batch = _batch(config)
+  b = config.batch_size
+
+  def apply(name, *args):
+    out, _ = getattr(networks, name).apply(
+        {'params': state.gen_params[name],
+         'batch_stats': state.batch_stats[name]},
+        *args, train=True, mutable=['batch_stats'])
+    return out
+
+  z_rng, _, adv_rng = train_step_lib.step_rngs(config.seed, state.step)
+  s, z_mean, z_logvar = apply('encoder',
+                              batch['images'].reshape((-1, 32, 32, 3)))
+  z = models.reparameterize(z_rng, z_mean, z_logvar)
+  s, z = s.reshape(b, 3, -1), z.reshape(b, 3, -1)
+  # The step decodes all seven (s, z) pairs as one batch (batch norm sees
+  # them together); the last two are Dec(s2, z3), Dec(s3, z2).
+  decoded = apply('decoder',
+                  s[:, train_step_lib.S_GROUPS].reshape(7 * b, -1),
+                  z[:, train_step_lib.Z_GROUPS].reshape(7 * b, -1))
+  fakes = np.asarray(decoded).reshape(b, 7, 32, 32, 3)[:, 5:7]
+  classifier = networks.identity_classifier
+  params = state.adv_params['identity_classifier']
+  logits = classifier.apply({'params': params},
+                            fakes.reshape(-1, 32, 32, 3), train=False)
+  expected = _log_softmax_ce(logits, batch['labels'][:, 1:3].reshape(-1))
+
+  real_images = batch['images'].reshape(-1, 32, 32, 3)
+  real_labels = batch['labels'].reshape(-1)
+  dropout = {'dropout': jax.random.fold_in(adv_rng, 2)}
+  real_ce = lambda p: losses.classification_loss(
+      classifier.apply({'params': p}, real_images, train=True, rngs=dropout),
+      real_labels)
+  grads = jax.grad(real_ce)(params)
+  updates, _ = setup.adv_tx.update({'identity_classifier': grads},
+                                   setup.adv_tx.init(state.adv_params),
+                                   state.adv_params)
+  stepped = jax.tree_util.tree_map(lambda p, u: np.asarray(p + u),
+                                   state.adv_params, updates)
+  expected_real = float(real_ce(params))
+
+  new_state, metrics = setup.train_step()(state,
+                                          parallel.global_batch(batch, mesh))
+  np.testing.assert_allclose(metrics['swap_identity'], expected, rtol=1e-5)
+  rest = (metrics['generator_total'] - metrics['reconstruction'] *
+          config.loss.reconstruction - metrics['swap'] * config.loss.swap -
+          metrics['kl'] * config.loss.kl / (32 * 32 * 3))
+  np.testing.assert_allclose(rest, 0.4 * expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(metrics['identity_classifier'], expected_real,
+                             rtol=1e-5)
+  # The state was donated to the step: compare with copies made before.
+  jax.tree_util.tree_map(
+      lambda new, want: np.testing.assert_allclose(new, want, rtol=1e-5,
+                                                   atol=1e-7),
+      new_state.adv_params, stepped)

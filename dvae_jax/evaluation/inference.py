@@ -121,7 +121,7 @@ def _check_fits(encoder, decoder, config, saved, workdir: str) -> None:
                            'decoder': dec['params']},
             'batch_stats': {'encoder': enc['batch_stats'],
                             'decoder': dec['batch_stats']}}
-  difference = checkpointing.shape_difference(saved, wanted)
+  difference = checkpointing.shape_difference(saved, wanted, whole=False)
   if difference:
     raise errors.UserError(
         f'no checkpoint in {workdir!r} can be restored with this config: step '

@@ -74,14 +74,22 @@ def _shapes(tree) -> dict:
           if hasattr(x, 'shape')}
 
 
-def shape_difference(saved, wanted) -> str:
-  """'x of shape (3,), this config needs (4,)' (or 'no x, ...') for the first
-  array of `wanted` that `saved` lacks or holds in another shape; pytrees or
-  Orbax metadata trees. '' when saved has every array of wanted."""
+def shape_difference(saved, wanted, whole: bool = True) -> str:
+  """The first array in which `saved` and `wanted` (pytrees or Orbax metadata
+  trees) differ, as 'x of shape (3,), this config needs (4,)', 'no x, which
+  this config needs with shape (4,)' or 'x of shape (4,), which this config
+  does not have'; '' when none. whole=False: wanted is a part of the state
+  (a reader's), and what else saved holds is no difference."""
   saved, wanted = _shapes(saved), _shapes(wanted)
-  for path in sorted(wanted):
+  paths = set(wanted) | (set(saved) if whole else set())
+  # Shallowest first, then by name: a network's parameters are named before
+  # their optimizer's moments, which live deeper.
+  for path in sorted(paths, key=lambda p: (p.count('/'), p)):
     if path not in saved:
       return f'no {path}, which this config needs with shape {wanted[path]}'
+    if path not in wanted:
+      return (f'{path} of shape {saved[path]}, which this config does not '
+              'have')
     if saved[path] != wanted[path]:
       return (f'{path} of shape {saved[path]}, this config needs '
               f'{wanted[path]}')
@@ -114,6 +122,23 @@ class Checkpoints:
     know them. A dict tree; None when there are no checkpoints."""
     return self._restore_newest(
         lambda step: abstract_like(self._saved_tree(step), sharding))
+
+  def check_restorable(self, abstract_state) -> None:
+    """Raises a UserError naming the first array in which the newest step
+    and abstract_state differ (a config that adds or removes a network, or
+    changes a shape), before anything is restored or written. Says nothing
+    when there is no step or its metadata cannot be read: restore then
+    skips it."""
+    steps = self.steps()
+    if not steps:
+      return
+    newest = max(steps)
+    difference = self._shape_difference(newest, abstract_state)
+    if difference:
+      raise errors.UserError(
+          f'the checkpoints in {self.directory} do not fit this config'
+          f'{difference}; use a new --workdir or the config the checkpoints '
+          'were made with')
 
   def _saved_tree(self, step: int):
     """Orbax's metadata tree of a step (leaves with .shape and .dtype)."""

@@ -19,18 +19,18 @@ RUNS = 'runs'
 EVAL = 'eval'  # metrics.json, report.md, figures, the judge's cache
 METRICS = 'metrics.json'  # under EVAL: every metric of the newest evaluation
 # Keys that define the checkpointed state: a checkpoint resumed with other
-# values would not load. (What defines the data, the caller passes.)
+# values would not load. (What defines the data, the caller passes; what
+# else adds or removes a network, the checkpoints' own check finds:
+# checkpointing.Checkpoints.check_restorable.)
 STATE_KEYS = ('adversary', 'model.')
 # Under model. but only how the step is computed, not what the state holds.
 SCHEDULE_KEYS = ('model.weight_grad_chunk',)
-Z_CLASSIFIER = 'loss.z_classifier > 0'  # whether that network exists
-S_CLASSIFIER = 'loss.s_classifier > 0'  # whether that head exists
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'loss.z_independence_floor': 0.0,
               'model.z_mean_dead_zone': 0.0, 'data_path': None,
-              'test_classes': 0}
+              'test_classes': 0, 'loss.swap_identity': 0.0}
 
 
 def check_writable(workdir: str) -> None:
@@ -84,12 +84,9 @@ def read_json(path):
 def _state_defining(config: dict, data_keys) -> dict:
   flat = traverse_util.flatten_dict(with_added_keys(config), sep='.')
   keys = tuple(data_keys) + STATE_KEYS
-  out = {k: v for k, v in flat.items()
-         if any(k == s or (s.endswith('.') and k.startswith(s))
-                for s in keys) and k not in SCHEDULE_KEYS}
-  out[Z_CLASSIFIER] = flat.get('loss.z_classifier', 0) > 0
-  out[S_CLASSIFIER] = flat.get('loss.s_classifier', 0) > 0
-  return out
+  return {k: v for k, v in flat.items()
+          if any(k == s or (s.endswith('.') and k.startswith(s))
+                 for s in keys) and k not in SCHEDULE_KEYS}
 
 
 def with_added_keys(saved: dict) -> dict:

@@ -72,9 +72,12 @@ def _train_and_evaluate(config, workdir: str) -> dict:
   setup = state_lib.Setup.create(config, data.num_classes)
   is_main = jax.process_index() == 0
   store = checkpointing.Checkpoints(workdir, config.keep_checkpoints)
+  abstract_state = setup.abstract_state()
   if store.steps():
     workdir_lib.check_resumable(config, workdir, input_pipeline.DATA_KEYS)
-  state = store.restore(setup.abstract_state())
+    # What the config keys do not say, e.g. a network added or removed.
+    store.check_restorable(abstract_state)
+  state = store.restore(abstract_state)
   if state is None:
     state = setup.init()
   start_step = int(jax.device_get(state.step))

@@ -2,7 +2,8 @@
 training or writing to the workdir.
 
 The config rules (model/config_rules.py); the workdir: a resume with
-another architecture or dataset, a live trainer holding its lock; the data:
+another architecture or dataset (config.json) or onto other arrays (the
+newest checkpoint's shapes), a live trainer holding its lock; the data:
 the dataset built if needed (into the tfds data_dir, not the workdir) and its
 splits read, with their checks; the model: init and one train step traced
 with jax.eval_shape (shapes only, nothing compiled).
@@ -23,21 +24,26 @@ def check_run(config, workdir: str) -> str:
   """Raises errors.UserError for what would stop a training run on workdir;
   returns a one-line summary of the run it would start."""
   evaluate.check_config(config)
-  start = 0
+  start, store = 0, None
   if os.path.isdir(workdir):
     refused = lock.refusal(workdir)
     if refused:
       raise errors.UserError(refused)
-    steps = checkpointing.make_manager(workdir, keep=1,
-                                       read_only=True).all_steps()
+    store = checkpointing.Checkpoints(workdir, read_only=True)
+    steps = store.steps()
     if steps:
       workdir_lib.check_resumable(config, workdir, pipeline.DATA_KEYS)
       start = max(steps)
+  # The state's shapes need only the class count, from the features: a
+  # resume the checkpoints refuse is refused before the data is built.
+  setup = state_lib.Setup.create(
+      config, pipeline.Data(config, prepare=False).num_classes)
+  if store is not None:  # says nothing without checkpoints
+    store.check_restorable(setup.abstract_state())
   data = pipeline.Data(config)
   sizes = {name: len(data.load(name, shard=False).labels) for name in
            dict.fromkeys((config.train_split, config.heldout_split,
                           config.test_split))}
-  setup = state_lib.Setup.create(config, data.num_classes)
   sharding = parallel.data_sharded(setup.mesh)
   b, (h, w, c) = config.batch_size, setup.image_shape
   batch = {'images': jax.ShapeDtypeStruct((b, 3, h, w, c), np.float32,

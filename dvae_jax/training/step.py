@@ -120,8 +120,10 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
                                       state.gen_params)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
-  z = jax.lax.stop_gradient(terms_lib.z_classifier_input(
-      w, extras['z'], extras['z_mean']))
+  inputs = terms_lib.AdversaryInputs(
+      batch=batch, z=jax.lax.stop_gradient(extras['z']),
+      z_mean=jax.lax.stop_gradient(extras['z_mean']), fakes=fakes,
+      rng=adv_d_rng, networks=networks, loss_config=w)
 
   def adversary_loss(adv_params):
     adv_terms = {}
@@ -134,14 +136,11 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       adv_terms['discriminator_accuracy'] = 0.5 * (
           jnp.mean(real > 0) + jnp.mean(fake < 0))
       total += adv_terms['discriminator']
-    if networks.z_classifier is not None:
-      logits = networks.z_classifier.apply(
-          {'params': adv_params['z_classifier']}, z)
-      z_labels = batch['labels'].reshape(-1)
-      adv_terms['z_classifier'] = losses.classification_loss(logits, z_labels)
-      adv_terms['z_classifier_accuracy'] = jnp.mean(
-          jnp.argmax(logits, -1) == z_labels)
-      total += adv_terms['z_classifier']
+    for term in terms_lib.active(w):  # the terms' own adversaries
+      if term.train_adversary is not None:
+        loss, metrics = term.train_adversary(inputs, adv_params)
+        adv_terms.update(metrics)
+        total += loss
     return total, adv_terms
 
   (_, adv_terms), adv_grads = jax.value_and_grad(

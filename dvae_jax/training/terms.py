@@ -4,12 +4,15 @@ The train step computes the paper's objective (reconstruction, swap, KL, the
 adversarial term) from one shared forward pass, then adds every term of TERMS
 whose weight is > 0: `w.<weight_key> * term.loss(forward)`, reported under
 `term.name`. A term that needs more network passes makes them in its own
-function, through `forward.apply`. The pure loss math is in model/losses.py.
+function, through `forward.apply`. A term with an adversary of its own (a
+network in adv_params) trains it in the step's adversary update through
+`term.train_adversary`. The pure loss math is in model/losses.py.
 """
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
+import jax.numpy as jnp
 
 from dvae_jax.model import losses
 from dvae_jax.model.networks import flatten_groups
@@ -49,12 +52,29 @@ class Forward:
 
 
 @dataclasses.dataclass(frozen=True)
+class AdversaryInputs:
+  """What the adversary update trains on: the batch and the generator's
+  outputs of the step, all constants."""
+  batch: Dict[str, jax.Array]  # images (B, 3, H, W, C), labels (B, 3)
+  z: jax.Array  # (B*3, z_dim) samples
+  z_mean: jax.Array  # (B*3, z_dim)
+  fakes: jax.Array  # (B, 2, H, W, C): Dec(s2, z3), Dec(s3, z2)
+  rng: jax.Array  # the update's dropout key; a term folds in its own number
+  networks: Any
+  loss_config: Any
+
+
+@dataclasses.dataclass(frozen=True)
 class Term:
   """A generator loss term: reported as metrics[name], weighted by
-  config.loss.<weight_key>, active when that weight is > 0."""
+  config.loss.<weight_key>, active when that weight is > 0. train_adversary,
+  for a term with its own adversary: (inputs, adv_params) -> (its loss,
+  metrics), added to the adversary update's total."""
   name: str
   weight_key: str
   loss: Callable[[Forward], jax.Array]  # scalar
+  train_adversary: Optional[Callable[[AdversaryInputs, Any],
+                                     Tuple[jax.Array, Dict]]] = None
 
 
 def z_classifier_input(loss_config, z: jax.Array,
@@ -93,6 +113,43 @@ def _z_confusion(f: Forward) -> jax.Array:
   return losses.classifier_confusion_loss(logits)
 
 
+def _train_z_classifier(a: AdversaryInputs, adv_params):
+  """The identity classifier on z learns to name the identity from z."""
+  codes = z_classifier_input(a.loss_config, a.z, a.z_mean)
+  logits = a.networks.z_classifier.apply(
+      {'params': adv_params['z_classifier']}, codes)
+  labels = a.batch['labels'].reshape(-1)
+  loss = losses.classification_loss(logits, labels)
+  return loss, {'z_classifier': loss, 'z_classifier_accuracy':
+                jnp.mean(jnp.argmax(logits, -1) == labels)}
+
+
+def _swap_identity(f: Forward) -> jax.Array:
+  """The cross-class swaps Dec(s2, z3), Dec(s3, z2) must show their s
+  source's identity to an image classifier trained on real images only:
+  identity pressure on the swap itself, where the paper's D (weight 0.01)
+  adds little and the terms on z empty z of the pose too (docs/RESULTS.md).
+  Dropout off: the generator gets the classifier's whole opinion."""
+  logits = f.networks.identity_classifier.apply(
+      {'params': f.adv_params['identity_classifier']},
+      flatten_groups(f.fakes), train=False)
+  return losses.classification_loss(logits,
+                                    flatten_groups(f.labels[:, 1:3]))
+
+
+def _train_identity_classifier(a: AdversaryInputs, adv_params):
+  """The image classifier learns the identities from the batch's real
+  images (never from swaps)."""
+  logits = a.networks.identity_classifier.apply(
+      {'params': adv_params['identity_classifier']},
+      flatten_groups(a.batch['images']), train=True,
+      rngs={'dropout': jax.random.fold_in(a.rng, 2)})
+  labels = a.batch['labels'].reshape(-1)
+  loss = losses.classification_loss(logits, labels)
+  return loss, {'identity_classifier': loss, 'identity_classifier_accuracy':
+                jnp.mean(jnp.argmax(logits, -1) == labels)}
+
+
 def _reverse_cycle(f: Forward) -> jax.Array:
   """The cycle-consistent VAE's reverse cycle: z from the prior, decoded
   with x3's s, must come back out of the encoder whatever the s: a z that
@@ -108,7 +165,9 @@ TERMS = (
     Term('reverse_cycle', 'reverse_cycle', _reverse_cycle),
     Term('s_classification', 's_classifier', _s_classification),
     Term('z_label_dependence', 'z_independence', _z_label_dependence),
-    Term('z_confusion', 'z_classifier', _z_confusion),
+    Term('z_confusion', 'z_classifier', _z_confusion, _train_z_classifier),
+    Term('swap_identity', 'swap_identity', _swap_identity,
+         _train_identity_classifier),
 )
 
 
