@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from configs import default
-from dvae_jax.model import config_rules
+from dvae_jax import config_rules
 from dvae_jax.runtime import errors
 
 _counter = itertools.count()

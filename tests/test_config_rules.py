@@ -7,8 +7,8 @@ import os
 import pytest
 
 from configs import default
+from dvae_jax import config_rules
 from dvae_jax.model import networks
-from dvae_jax.model import config_rules
 from dvae_jax.runtime import errors
 
 CONFIGS = ('default', 'mnist', 'norb', 'sprites', 'yaleb')

@@ -11,8 +11,8 @@ from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import evaluate, families, inference, metric_keys
 from dvae_jax.runtime import errors
 
-FIGURES = ('swap_grid', 'truth_swaps', 'analogies', 'interpolation_s',
-           'interpolation_z', 'prior_samples')
+FIGURES = ('swap_grid', 'swap_grid_seen', 'truth_swaps', 'analogies',
+           'interpolation_s', 'interpolation_z', 'prior_samples')
 
 
 def test_evaluate_workdir_reproduces_the_end_of_training_numbers(

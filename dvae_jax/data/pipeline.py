@@ -157,7 +157,7 @@ def _to_model_size(image: tf.Tensor, config) -> tf.Tensor:
   if tuple(image.shape[:2]) != (size, size):
     if config.resize == 'pad':
       image = tf.image.resize_with_crop_or_pad(image, size, size)
-    else:  # 'resize' (model/config_rules.py)
+    else:  # 'resize' (dvae_jax/config_rules.py)
       image = tf.image.resize(image, (size, size), antialias=True)
       image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
   channels = image.shape[-1]

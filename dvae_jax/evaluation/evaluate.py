@@ -15,11 +15,11 @@ import threadpoolctl
 from absl import logging
 from etils import epath
 
+from dvae_jax import config_rules
 from dvae_jax.data import pipeline as input_pipeline
 from dvae_jax.evaluation import (families, figures, metric_keys, report,
                                  visualize)
 from dvae_jax.evaluation.inference import Model
-from dvae_jax.model import config_rules
 from dvae_jax.runtime import workdir as workdir_lib
 
 
@@ -66,6 +66,11 @@ def _evaluate_model(config, data, model, step, workdir, writer, write):
     images = figures.all_figures(model, context.split('test'),
                                  config.eval.grid_size,
                                  config.eval.figure_steps, config.seed)
+    # The same grid among identities seen in training (their held-out
+    # images), to tell apart what the model learned of its identities from
+    # what carries over to new ones.
+    images['swap_grid_seen'] = figures.swap_grid(model, *figures.grid_sources(
+        context.split('heldout'), config.eval.grid_size, config.seed))
     scored = context.truth_swaps if 'ground_truth' in dict(chosen) else None
     if scored is not None and len(scored[0].a):  # swaps beside their truth
       pairs, swapped, _ = scored
@@ -90,7 +95,7 @@ def _write_outputs(workdir, metrics, images, writer):
 
 
 def check_config(config) -> None:
-  """Every config value (model/config_rules.py) and the metric families
+  """Every config value (dvae_jax/config_rules.py) and the metric families
   evaluation will compute: run first by training, evaluation and the check
   mode, so a typo fails before anything is built, not after training."""
   config_rules.check(config)

@@ -308,7 +308,7 @@ def weight_grad_chunk(configured: Optional[int]) -> int:
   it, and with the batch sharded over several devices the chunks would cut
   across the shards.
   """
-  if configured is not None:  # >= 0 (model/config_rules.py)
+  if configured is not None:  # >= 0 (dvae_jax/config_rules.py)
     return configured
   if jax.default_backend() == 'cpu' and jax.device_count() == 1:
     return 8
@@ -337,7 +337,7 @@ def init_coders(encoder: Encoder, decoder: Decoder, rng_encoder, rng_decoder,
 
 def build_networks(config, num_classes: int) -> Networks:
   """Modules from `config.model` and `config.adversary`; num_classes sizes
-  the label-conditioned parts; the config passed model/config_rules.py."""
+  the label-conditioned parts; the config passed dvae_jax/config_rules.py."""
   m = config.model
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)

@@ -1,7 +1,7 @@
 """--mode=check: what a training run checks before it compiles, without
 training or writing to the workdir.
 
-The config rules (model/config_rules.py); the workdir: a resume with
+The config rules (dvae_jax/config_rules.py); the workdir: a resume with
 another architecture or dataset (config.json) or onto other arrays (the
 newest checkpoint's shapes), a live trainer holding its lock; the data:
 the dataset built if needed (into the tfds data_dir, not the workdir) and its
