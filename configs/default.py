@@ -115,10 +115,6 @@ def _losses(config) -> None:
   # this is seen at about its own scale, so that the KL can empty it (with
   # model.z_mean_dead_zone, to exactly 0); 0: every dimension at variance 1.
   config.loss.z_independence_floor = 0.0
-  # Beyond the paper: an identity classifier on images, trained on real ones,
-  # must see the s source's identity in the cross-class swaps (cross-entropy,
-  # training/terms.py); 0 turns it off.
-  config.loss.swap_identity = 0.0
 
 
 def _schedule(config) -> None:

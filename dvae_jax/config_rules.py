@@ -118,7 +118,6 @@ RULES = (
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence_floor', '>= 0', lambda v: v >= 0),
-    _number('loss.swap_identity', '>= 0', lambda v: v >= 0),
     _number('learning_rate', '> 0', lambda v: v > 0),
     _number('disc_learning_rate', '> 0', lambda v: v > 0),
     _number('b1', 'in [0, 1)', lambda v: 0 <= v < 1),

@@ -147,14 +147,12 @@ def flatten_groups(x):
 
 
 class _DiscriminatorTrunk(nn.Module):
-  """3x3 conv, LeakyReLU, three stride-2 stages, a linear head of `outputs`
-  logits (N, outputs); stage_inputs[i] (N, C_i), if given, is added to every
-  position of stage i's feature maps."""
+  """3x3 conv, LeakyReLU, three stride-2 stages; stage_inputs[i] (N, C_i), if
+  given, is added to every position of stage i's feature maps."""
   width: int
   dropout_rate: float
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0
-  outputs: int = 1
 
   @nn.compact
   def __call__(self, x, stage_inputs, train: bool):
@@ -171,7 +169,7 @@ class _DiscriminatorTrunk(nn.Module):
         x = x + stage_inputs[stage][:, None, None, :].astype(self.dtype)
     x = x.reshape(x.shape[0], -1)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.outputs, dtype=self.dtype)(x).astype(jnp.float32)
+    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
 
 
 class LabelDiscriminator(nn.Module):
@@ -205,8 +203,7 @@ class LabelDiscriminator(nn.Module):
                  name=f'label_embedding_{stage}')(labels)
         for stage in range(NUM_DOWNSAMPLINGS)]
     return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype,
-                               self.weight_grad_chunk)(x, stage_inputs,
-                                                       train)[:, 0]
+                               self.weight_grad_chunk)(x, stage_inputs, train)
 
 
 class PairDiscriminator(nn.Module):
@@ -235,29 +232,7 @@ class PairDiscriminator(nn.Module):
   def __call__(self, x_a, x_b, train: bool):
     x = jnp.concatenate([x_a, x_b], axis=-1)
     return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype,
-                               self.weight_grad_chunk)(x, None, train)[:, 0]
-
-
-class IdentityClassifier(nn.Module):
-  """Names the identity in an image: x (N, H, W, C) -> logits (N,
-  num_classes); the discriminator's trunk with a class head.
-
-  Beyond the paper: trained on real images only (by the adversary update),
-  it tells the generator whose identity a swap shows (terms.py,
-  swap_identity); never trained on swaps, it cannot learn to read the
-  generator's artifacts as an identity.
-  """
-  width: int
-  num_classes: int
-  dropout_rate: float = 0.5
-  dtype: jnp.dtype = jnp.float32
-  weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
-
-  @nn.compact
-  def __call__(self, x, train: bool):
-    return _DiscriminatorTrunk(self.width, self.dropout_rate, self.dtype,
-                               self.weight_grad_chunk,
-                               self.num_classes)(x, None, train)
+                               self.weight_grad_chunk)(x, None, train)
 
 
 def reparameterize(rng: jax.Array, mean: jax.Array,
@@ -297,7 +272,6 @@ class Networks(NamedTuple):
   discriminator: Optional[nn.Module]
   z_classifier: Optional[ZClassifier]
   s_classifier: Optional[nn.Module] = None  # linear head on s (gen_params)
-  identity_classifier: Optional[IdentityClassifier] = None  # on images
 
 
 def weight_grad_chunk(configured: Optional[int]) -> int:
@@ -354,9 +328,4 @@ def build_networks(config, num_classes: int) -> Networks:
                   if config.loss.z_classifier > 0 else None)
   s_classifier = (nn.Dense(num_classes, name='s_classifier')
                   if config.loss.s_classifier > 0 else None)
-  identity_classifier = (
-      IdentityClassifier(m.disc_width, num_classes, m.disc_dropout,
-                         dtype=dtype, weight_grad_chunk=chunk)
-      if config.loss.swap_identity > 0 else None)
-  return Networks(encoder, decoder, discriminator, z_classifier, s_classifier,
-                  identity_classifier)
+  return Networks(encoder, decoder, discriminator, z_classifier, s_classifier)

@@ -30,7 +30,7 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'loss.z_independence_floor': 0.0,
               'model.z_mean_dead_zone': 0.0, 'data_path': None,
-              'test_classes': 0, 'loss.swap_identity': 0.0}
+              'test_classes': 0}
 
 
 def check_writable(workdir: str) -> None:

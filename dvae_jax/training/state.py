@@ -21,7 +21,7 @@ class TrainState:
   gen_params: Any  # {'encoder': ..., 'decoder': ...}
   gen_opt_state: Any
   batch_stats: Any  # batch norm's running statistics {'encoder', 'decoder'}
-  adv_params: Any  # {'discriminator'?, 'z_classifier'?, 'identity_classifier'?}
+  adv_params: Any  # {'discriminator'?: ..., 'z_classifier'?: ...}
   adv_opt_state: Any
 
 
@@ -48,10 +48,6 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
   if networks.z_classifier is not None:
     adv_params['z_classifier'] = networks.z_classifier.init(
         rngs[3], jnp.zeros((2, z_dim)))['params']
-  if networks.identity_classifier is not None:
-    adv_params['identity_classifier'] = networks.identity_classifier.init(
-        # folded, not split off: the other networks keep their old init
-        jax.random.fold_in(rng, 4), x, train=False)['params']
   gen_params = {'encoder': enc['params'], 'decoder': dec['params']}
   if networks.s_classifier is not None:
     gen_params['s_classifier'] = networks.s_classifier.init(

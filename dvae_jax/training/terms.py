@@ -124,32 +124,6 @@ def _train_z_classifier(a: AdversaryInputs, adv_params):
                 jnp.mean(jnp.argmax(logits, -1) == labels)}
 
 
-def _swap_identity(f: Forward) -> jax.Array:
-  """The cross-class swaps Dec(s2, z3), Dec(s3, z2) must show their s
-  source's identity to an image classifier trained on real images only:
-  identity pressure on the swap itself, where the paper's D (weight 0.01)
-  adds little and the terms on z empty z of the pose too (docs/RESULTS.md).
-  Dropout off: the generator gets the classifier's whole opinion."""
-  logits = f.networks.identity_classifier.apply(
-      {'params': f.adv_params['identity_classifier']},
-      flatten_groups(f.fakes), train=False)
-  return losses.classification_loss(logits,
-                                    flatten_groups(f.labels[:, 1:3]))
-
-
-def _train_identity_classifier(a: AdversaryInputs, adv_params):
-  """The image classifier learns the identities from the batch's real
-  images (never from swaps)."""
-  logits = a.networks.identity_classifier.apply(
-      {'params': adv_params['identity_classifier']},
-      flatten_groups(a.batch['images']), train=True,
-      rngs={'dropout': jax.random.fold_in(a.rng, 2)})
-  labels = a.batch['labels'].reshape(-1)
-  loss = losses.classification_loss(logits, labels)
-  return loss, {'identity_classifier': loss, 'identity_classifier_accuracy':
-                jnp.mean(jnp.argmax(logits, -1) == labels)}
-
-
 def _reverse_cycle(f: Forward) -> jax.Array:
   """The cycle-consistent VAE's reverse cycle: z from the prior, decoded
   with x3's s, must come back out of the encoder whatever the s: a z that
@@ -166,8 +140,6 @@ TERMS = (
     Term('s_classification', 's_classifier', _s_classification),
     Term('z_label_dependence', 'z_independence', _z_label_dependence),
     Term('z_confusion', 'z_classifier', _z_confusion, _train_z_classifier),
-    Term('swap_identity', 'swap_identity', _swap_identity,
-         _train_identity_classifier),
 )
 
 
