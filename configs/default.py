@@ -75,10 +75,6 @@ def _networks(config) -> None:
   config.model.disc_width = 16
   config.model.disc_dropout = 0.5
   config.model.dtype = 'float32'  # compute dtype; params stay float32
-  # Beyond the paper: z means within this distance of 0 become exactly 0
-  # (soft thresholding), so that a dimension the KL has emptied holds nothing
-  # a probe on the means could read; 0 turns it off.
-  config.model.z_mean_dead_zone = 0.0
   # Images per chunk of the convolutions' weight gradients (model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(
@@ -110,11 +106,6 @@ def _losses(config) -> None:
   # Beyond the paper: the label dependence (normalized HSIC) of the z means,
   # so that z holds no identity a probe could read (model/losses.py).
   config.loss.z_independence = 0.0
-  # That dependence standardizes each z dimension by sqrt(variance + this^2)
-  # (model/losses.py: standardize): a dimension whose means spread less than
-  # this is seen at about its own scale, so that the KL can empty it (with
-  # model.z_mean_dead_zone, to exactly 0); 0: every dimension at variance 1.
-  config.loss.z_independence_floor = 0.0
 
 
 def _schedule(config) -> None:

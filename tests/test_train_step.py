@@ -193,11 +193,8 @@ def _setup_without_adversary(**loss):
 
 
 def test_s_classifier_and_z_independence_terms_by_hand():
-  # The floor is at the scale of the fresh tiny model's z means in training
-  # (about 1), so that it changes the dependence by far more than the
-  # tolerance of the comparisons below.
-  config, setup = _setup_without_adversary(
-      s_classifier=0.7, z_independence=0.3, z_independence_floor=1.0)
+  config, setup = _setup_without_adversary(s_classifier=0.7,
+                                           z_independence=0.3)
   networks, mesh = setup.networks, setup.mesh
   state = setup.init()
   assert state.gen_params['s_classifier']['kernel'].shape == (
@@ -213,9 +210,10 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   logits = np.asarray(s) @ np.asarray(head['kernel']) + np.asarray(head['bias'])
   log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
   expected_ce = -np.mean(log_p[np.arange(len(labels)), labels])
-  expected_dep = float(losses.label_dependence(z_mean, labels, 1.0))
-  assert abs(expected_dep - float(losses.label_dependence(z_mean, labels))
-             ) > 1e-3 * expected_dep
+  expected_dep = float(losses.label_dependence(z_mean, labels))
+  # A fresh model's z means depend on the labels by chance (about 0.2), far
+  # more than the tolerances below: a term left out or misweighted shows.
+  assert expected_dep > 0.05
   _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['s_classification'], expected_ce,
                              rtol=1e-5)
@@ -226,31 +224,3 @@ def test_s_classifier_and_z_independence_terms_by_hand():
           metrics['kl'] * config.loss.kl / (32 * 32 * 3))
   np.testing.assert_allclose(rest, 0.7 * expected_ce + 0.3 * expected_dep,
                              rtol=1e-4, atol=1e-6)
-
-
-def test_z_mean_dead_zone_soft_thresholds_the_means():
-  """model.z_mean_dead_zone = t: the same parameters give z means
-  sign(m) * max(|m| - t, 0) of the plain encoder's m, and a zeroed mean
-  passes no gradient to the head that made it."""
-  config = default.get_config('tiny')
-  plain, _ = models.build_coders(config)
-  x = jax.random.uniform(jax.random.key(1), (4, 32, 32, 3), minval=-1)
-  variables = plain.init(jax.random.key(0), x, train=False)
-  _, m, logvar = plain.apply(variables, x, train=False)
-  m = np.asarray(m)
-  t = float(np.median(np.abs(m)))  # half the means on each side
-  config.model.z_mean_dead_zone = t
-  gated, _ = models.build_coders(config)
-  _, mean, gated_logvar = gated.apply(variables, x, train=False)
-  np.testing.assert_allclose(
-      mean, np.sign(m) * np.maximum(np.abs(m) - t, 0), atol=1e-7)
-  np.testing.assert_array_equal(gated_logvar, logvar)
-
-  dead = np.abs(m[0]) < t
-  assert 0 < dead.sum() < dead.size
-  grad = jax.grad(lambda p: jnp.sum(gated.apply(
-      {**variables, 'params': p}, x[:1], train=False)[1]))(
-          variables['params'])
-  head = np.asarray(grad['z_mean_head']['kernel'])
-  assert np.all(head[:, dead] == 0) and np.all(np.any(head[:, ~dead], 0))
-

@@ -78,23 +78,57 @@ def test_resume_on_other_data_is_refused_naming_the_key(tmp_path):
 
 
 def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
-  """A config.json from before loss.s_classifier, loss.z_independence and
-  model.z_mean_dead_zone: it loads with the values that reproduce its
-  training and resumes under today's default config. A loss weight is no
-  key of the state, not even one that adds a network: the checkpoints'
-  shapes refuse that (tests/test_train.py)."""
+  """A config.json from before loss.s_classifier and loss.z_independence:
+  it loads with the values that reproduce its training and resumes under
+  today's default config. A loss weight is no key of the state, not even
+  one that adds a network: the checkpoints' shapes refuse that
+  (tests/test_train.py)."""
   from dvae_jax.evaluation import inference
   config = default.get_config('tiny')
   saved = json.loads(config.to_json_best_effort())
   del saved['loss']['s_classifier'], saved['loss']['z_independence']
-  del saved['model']['z_mean_dead_zone']
   del saved['data_path'], saved['test_classes']
   workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
   loaded = inference.load_config(str(tmp_path))
   assert loaded.loss.s_classifier == 0 and loaded.loss.z_independence == 0
-  assert loaded.model.z_mean_dead_zone == 0
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.z_independence = 1.0  # a loss weight: the state is the same
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.s_classifier = 1.0
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
+
+
+@pytest.mark.parametrize('key', sorted(workdir.REMOVED_KEYS))
+def test_a_config_with_a_removed_option_loads_only_if_it_was_off(tmp_path,
+                                                                  key):
+  """model.z_mean_dead_zone and loss.z_independence_floor lost
+  (docs/RESULTS.md) and are gone: a config.json written while they existed,
+  at 0 (off), resumes and loads for evaluation without them; one that used
+  either is refused, naming it and the commit that still has it."""
+  from dvae_jax.evaluation import inference
+  config = default.get_config('tiny')
+  saved = json.loads(config.to_json_best_effort())
+  saved['model']['z_mean_dead_zone'] = 0.0
+  saved['loss']['z_independence_floor'] = 0.0
+  path = str(tmp_path / workdir.CONFIG)
+  workdir.write_json(path, saved)
+  workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
+  loaded = inference.load_config(str(tmp_path))
+  assert 'z_mean_dead_zone' not in loaded.model
+  assert 'z_independence_floor' not in loaded.loss
+  assert json.loads(loaded.to_json_best_effort()) == json.loads(
+      config.to_json_best_effort())
+
+  section, leaf = key.split('.')
+  saved[section][leaf] = 1.0
+  workdir.write_json(path, saved)
+  message = (f"workdir {str(tmp_path)!r} was trained with {key}=1.0, an "
+             'option removed after it lost (docs/RESULTS.md); check out '
+             'e5fe788 to resume or evaluate it')
+  for load in (lambda: workdir.check_resumable(config, str(tmp_path),
+                                               DATA_KEYS),
+               lambda: inference.load_config(str(tmp_path)),
+               lambda: inference.load_model(str(tmp_path), config)):
+    with pytest.raises(errors.UserError) as raised:
+      load()
+    assert str(raised.value) == message

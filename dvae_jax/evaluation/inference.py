@@ -78,21 +78,24 @@ class Loaded(NamedTuple):
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config a workdir's checkpoints were made with (its config.json)."""
-  path = epath.Path(workdir, workdir_lib.CONFIG)
-  if not path.exists():
+  """The config a workdir's checkpoints were made with (its config.json, as
+  runtime/workdir.read_config reads it)."""
+  saved = workdir_lib.read_config(workdir)
+  if saved is None:
     raise errors.UserError(
-        f'{path} does not exist: pass the --workdir of a training run (it '
-        'writes config.json at its start)')
-  return ml_collections.ConfigDict(
-      workdir_lib.with_added_keys(workdir_lib.read_json(path)))
+        f'{epath.Path(workdir, workdir_lib.CONFIG)} does not exist: pass the '
+        '--workdir of a training run (it writes config.json at its start)')
+  return ml_collections.ConfigDict(saved)
 
 
 def load_model(workdir: str, config=None, batch_size=None) -> Loaded:
   """Restores workdir's newest complete checkpoint read-only (also of a run
-  still in progress). config: the workdir's config.json when None."""
+  still in progress). config: the workdir's config.json when None; when
+  given, a config.json that used a removed option is still refused."""
   if config is None:
     config = load_config(workdir)
+  else:
+    workdir_lib.read_config(workdir)
   if not epath.Path(checkpointing.checkpoint_dir(workdir)).exists():
     raise errors.UserError(f'no checkpoints in workdir {workdir!r}; train '
                            'first (--mode=train) or pass the run\'s --workdir')

@@ -78,33 +78,24 @@ def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
       optax.softmax_cross_entropy_with_integer_labels(logits, labels))
 
 
-def standardize(codes: jax.Array, floor: float = 0.0) -> jax.Array:
+def standardize(codes: jax.Array) -> jax.Array:
   """codes (N, D) with each dimension at mean 0 and variance 1 over the batch,
   so that shrinking a dimension hides nothing from what reads it (the probes
-  standardize too).
-
-  floor > 0 divides by sqrt(variance + floor^2) instead: a dimension that
-  spreads less than floor keeps about its own scale. Without it, the
-  gradient through a nearly constant dimension grows as 1 / its spread, and
-  the noise of a one-batch estimate keeps kicking such a dimension instead
-  of letting the KL empty it.
-  """
+  standardize too)."""
   x = codes - jnp.mean(codes, axis=0)
-  return x / jnp.sqrt(jnp.mean(jnp.square(x), axis=0) + floor**2 + 1e-12)
+  return x / jnp.sqrt(jnp.mean(jnp.square(x), axis=0) + 1e-12)
 
 
-def label_dependence(codes: jax.Array, labels: jax.Array,
-                     floor: float = 0.0) -> jax.Array:
+def label_dependence(codes: jax.Array, labels: jax.Array) -> jax.Array:
   """How much codes (N, D) depend on integer labels (N,): the normalized HSIC
   (kernel alignment, CKA) of a Gaussian kernel on the standardized codes with
   the same-label kernel, in [0, 1]; 0 when the codes are independent of the
   labels (Gretton et al. 2005; Kornblith et al. 2019).
 
-  The kernel width is the median squared distance (no gradient through it);
-  floor: see standardize.
+  The kernel width is the median squared distance (no gradient through it).
   """
   n = codes.shape[0]
-  x = standardize(codes, floor)
+  x = standardize(codes)
   sq = jnp.sum(jnp.square(x[:, None] - x[None]), axis=-1)  # (N, N)
   width = jax.lax.stop_gradient(jnp.median(sq) + 1e-6)
   k = jnp.exp(-sq / width)

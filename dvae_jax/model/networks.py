@@ -93,7 +93,6 @@ class Encoder(nn.Module):
   z_dim: int
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
-  z_mean_dead_zone: float = 0.0  # > 0: soft-threshold the z means
 
   @nn.compact
   def __call__(self, x, train: bool):
@@ -102,13 +101,6 @@ class Encoder(nn.Module):
     s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
     z_logvar = nn.Dense(self.z_dim, dtype=self.dtype, name='z_logvar_head')(x)
-    if self.z_mean_dead_zone:
-      # A z dimension the KL has shrunk keeps a small random projection of
-      # the trunk's features, which name the identity (a probe on
-      # standardized means reads it at any scale); soft-thresholding makes
-      # such a mean exactly 0, and 0 passes no gradient that could revive it.
-      z_mean = jnp.sign(z_mean) * nn.relu(jnp.abs(z_mean) -
-                                          self.z_mean_dead_zone)
     return (s.astype(jnp.float32), z_mean.astype(jnp.float32),
             z_logvar.astype(jnp.float32))
 
@@ -295,7 +287,7 @@ def build_coders(config) -> Tuple[Encoder, Decoder]:
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)
   return (Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
-                  weight_grad_chunk=chunk, z_mean_dead_zone=m.z_mean_dead_zone),
+                  weight_grad_chunk=chunk),
           Decoder(m.width, config.image_size, config.channels, dtype=dtype,
                   weight_grad_chunk=chunk))
 

@@ -28,9 +28,13 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
-              'loss.z_independence_floor': 0.0,
-              'model.z_mean_dead_zone': 0.0, 'data_path': None,
-              'test_classes': 0}
+              'data_path': None, 'test_classes': 0}
+# Keys of options removed after they lost (docs/RESULTS.md), with the value
+# that turned them off: a config.json with that value loads without them;
+# one with another is refused, naming REMOVED_AT, a commit that has them.
+REMOVED_KEYS = {'model.z_mean_dead_zone': 0.0,
+                'loss.z_independence_floor': 0.0}
+REMOVED_AT = 'e5fe788'
 
 
 def check_writable(workdir: str) -> None:
@@ -101,18 +105,53 @@ def with_added_keys(saved: dict) -> dict:
   return out
 
 
+def without_removed_keys(saved: dict, workdir: str) -> dict:
+  """A saved config (nested dict) without the keys of REMOVED_KEYS; a
+  UserError naming those it has at another value than the one that turned
+  their option off (today's code cannot reproduce that run)."""
+  out = json.loads(json.dumps(saved))
+  used = []
+  for key, off in REMOVED_KEYS.items():
+    *parents, leaf = key.split('.')
+    node = out
+    for p in parents:
+      node = node.get(p) if isinstance(node, dict) else None
+    if isinstance(node, dict) and leaf in node:
+      value = node.pop(leaf)
+      if value != off:
+        used.append(f'{key}={value!r}')
+  if used:
+    more = f' (and {", ".join(used[1:])})' if used[1:] else ''
+    raise errors.UserError(
+        f'workdir {workdir!r} was trained with {used[0]}{more}, an option '
+        'removed after it lost (docs/RESULTS.md); check out '
+        f'{REMOVED_AT} to resume or evaluate it')
+  return out
+
+
+def read_config(workdir: str):
+  """workdir's config.json as today's code reads it (a nested dict: the keys
+  of ADDED_KEYS it lacks added, those of REMOVED_KEYS dropped), or None if
+  it has none. A UserError if it used a removed option."""
+  path = epath.Path(workdir, CONFIG)
+  if not path.exists():
+    return None
+  return with_added_keys(without_removed_keys(read_json(path), workdir))
+
+
 def _config_dict(config) -> dict:
   return json.loads(config.to_json_best_effort())
 
 
 def check_resumable(config, workdir: str, data_keys) -> None:
   """Raises a UserError saying what differs if workdir's checkpoints were
-  made with another architecture or other data than `config`; data_keys:
-  the config keys that define the data (data/pipeline.DATA_KEYS)."""
-  path = epath.Path(workdir, CONFIG)
-  if not path.exists():
+  made with another architecture or other data than `config`, or with a
+  removed option; data_keys: the config keys that define the data
+  (data/pipeline.DATA_KEYS)."""
+  saved = read_config(workdir)
+  if saved is None:
     return  # nothing to compare with; a restore onto other shapes still fails
-  saved = _state_defining(json.loads(path.read_text()), data_keys)
+  saved = _state_defining(saved, data_keys)
   current = _state_defining(_config_dict(config), data_keys)
   diffs = [k for k in sorted(set(saved) | set(current))
            if saved.get(k) != current.get(k)]

@@ -99,8 +99,7 @@ def _s_classification(f: Forward) -> jax.Array:
 def _z_label_dependence(f: Forward) -> jax.Array:
   """The z means must not depend on the identity (kernel alignment)."""
   return losses.label_dependence(flatten_groups(f.z_mean),
-                                 f.labels.reshape(-1),
-                                 floor=f.loss_config.z_independence_floor)
+                                 f.labels.reshape(-1))
 
 
 def _z_confusion(f: Forward) -> jax.Array:
