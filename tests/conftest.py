@@ -1,7 +1,10 @@
 """Shared fixtures: the built-in dataset built once per session, tiny configs."""
 import contextlib
+import fcntl
 import json
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 
@@ -45,12 +48,56 @@ os.environ['JAX_COMPILATION_CACHE_DIR'] = CACHE
 os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
 
 
+# xdist hands the test files out in this order (pytest.ini passes
+# --no-loadscope-reorder: by default it sorts them by their number of tests,
+# which put the longest files, of one to five tests, last, and one worker ran
+# them alone at the end). The longest first, so that the short files fill
+# the end; the others follow in their usual order. A file that needs
+# finished_run comes first: the worker that starts with it trains the run
+# that the other worker's files read later (see once_per_session).
+LONGEST_FIRST = (
+    'test_interrupts.py', 'test_multiprocess.py', 'test_train.py',
+    'test_cli_property.py', 'test_aot.py', 'test_evaluate.py', 'test_main.py',
+    'test_numerics.py', 'test_train_step.py', 'test_notebooks.py',
+    'test_preemption.py', 'test_parallel.py', 'test_benchmarks.py',
+    'test_configs.py', 'test_folder.py', 'test_models.py', 'test_lock.py',
+    'test_sprites.py', 'test_glyphs.py', 'test_analogy.py', 'test_yaleb.py',
+    'test_checkpointing.py')
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable
+
+
+def once_per_session(tmp_path_factory, name, make):
+  """make(path) -> value, run once per test session: the xdist workers share
+  path (a directory in the session's temporary directory) and value; the
+  first worker to get here makes them, the others wait for it (a file lock)
+  and reuse them. Without xdist, once per process. Returns (path, value)."""
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    root = root.parent  # the session's; each worker's basetemp is inside it
+  path, done = root / name, root / f'{name}.pickle'
+  with open(root / f'{name}.lock', 'w') as held:
+    fcntl.flock(held, fcntl.LOCK_EX)  # released when the file is closed
+    if done.exists():
+      return str(path), pickle.loads(done.read_bytes())
+    shutil.rmtree(path, ignore_errors=True)  # a failed try's
+    path.mkdir()
+    value = make(str(path))
+    done.write_bytes(pickle.dumps(value))
+    return str(path), value
+
+
 @pytest.fixture(scope='session')
 def glyphs_data_dir(tmp_path_factory):
   """A tfds data_dir holding the built-in dataset (res32), built offline."""
-  data_dir = str(tmp_path_factory.mktemp('tfds'))
-  glyphs.ensure_built(data_dir, 'res32')
-  return data_dir
+
+  def build(data_dir):
+    glyphs.ensure_built(data_dir, 'res32')
+
+  return once_per_session(tmp_path_factory, 'tfds', build)[0]
 
 
 @pytest.fixture
@@ -62,12 +109,14 @@ def tiny_config(glyphs_data_dir):
 
 @pytest.fixture(scope='session')
 def finished_run(tmp_path_factory, glyphs_data_dir):
-  """(config, workdir, summary) of one uninterrupted tiny run; read-only."""
+  """(config, workdir, summary) of one uninterrupted tiny run; read-only
+  (every worker reads the same one)."""
   from dvae_jax.training import loop as train
   config = default.get_config('tiny')
   config.data_dir = glyphs_data_dir
-  workdir = str(tmp_path_factory.mktemp('run'))
-  summary = train.train_and_evaluate(config, workdir)
+  workdir, summary = once_per_session(
+      tmp_path_factory, 'run',
+      lambda workdir: train.train_and_evaluate(config, workdir))
   return config, workdir, summary
 
 
@@ -178,6 +227,8 @@ def run_main(monkeypatch, capsys):
     if module.startswith('dvae_jax.cli.') and module != 'dvae_jax.cli.main':
       delattr(flags.FLAGS, name)
   from dvae_jax.cli import common, main as cli
+  cache_settings = {name: getattr(jax.config, name) for name in (
+      'jax_compilation_cache_dir', 'jax_persistent_cache_min_compile_time_secs')}
 
   def run(*args):
     argv = ['dvae_jax.main', *map(str, args)]
@@ -192,6 +243,9 @@ def run_main(monkeypatch, capsys):
       code = 0
     except SystemExit as e:
       code = e.code or 0
+    finally:  # main sets its own; this process keeps the tests' (above)
+      for name, value in cache_settings.items():
+        jax.config.update(name, value)
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -1,6 +1,10 @@
 """A run interrupted again and again, by SIGTERM, by SIGKILL and by a
 corrupt newest checkpoint, each at a random step, ends with the parameters
-of an unbroken run, bit for bit (CPU). Every start is the real command line."""
+of an unbroken run, bit for bit (CPU). Every start is the real command line;
+the first also checks what a SIGTERM to it does (the stop in process:
+tests/test_preemption.py), and the run's end what a training run through the
+command line writes and prints."""
+import json
 import os
 import random
 import re
@@ -65,17 +69,26 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
   config, full_workdir, full_summary = finished_run  # 6 steps, unbroken
   rng = random.Random(SEED)
   workdir = tmp_path / 'run'
+  logs = []  # every start's console (stderr)
 
-  # 1. SIGTERM at a random early step: saved and stopped (exit 143).
+  # 1. SIGTERM at a random early step: saved and stopped, one line, exit 143
+  # (a stop saves its step's checkpoint when none is due: test_preemption).
   code, log = _run_until(_start(workdir, config.data_dir), rng.randint(1, 2),
                          signal.SIGTERM)
+  logs.append(log)
   assert code == 128 + signal.SIGTERM, log[-3000:]
-  stopped = int(re.search(r'stopped at step (\d+)', log).group(1))
+  match = re.search(r'stopped: SIGTERM received: stopped at step (\d+) '
+                    r'\(checkpoint saved in (\S+)\); run the same command '
+                    r'again to resume', log)
+  assert match, log[-3000:]
+  assert 'Traceback' not in log
+  stopped = int(match.group(1))
   assert max(_steps(workdir)) == stopped < config.num_train_steps
 
   # 2. SIGKILL a few steps after the resume: no handler, the lock stays.
   code, log = _run_until(_start(workdir, config.data_dir),
                          min(stopped + rng.randint(1, 2), 4), signal.SIGKILL)
+  logs.append(log)
   assert code == -signal.SIGKILL, log[-3000:]
   assert f'Resuming from the checkpoint of step {stopped}' in log
   assert (workdir / lock.LOCK).exists()
@@ -84,6 +97,7 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
   bad = _truncate_newest(workdir)
   code, log = _run_until(_start(workdir, config.data_dir),
                          max(_steps(workdir)) + 1, signal.SIGTERM)
+  logs.append(log)
   assert 'Taking over the lock' in log and 'no longer runs' in log
   assert bad in log  # named, skipped, an older one restored
   assert code in (0, 128 + signal.SIGTERM), log[-3000:]
@@ -92,7 +106,20 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
   if code:
     proc = _start(workdir, config.data_dir)
     log = proc.communicate(timeout=300)[1]
+    logs.append(log)
     assert proc.returncode == 0, log[-3000:]
   assert_same_params(str(workdir), config.num_train_steps, full_workdir,
                      config.num_train_steps)
   assert not (workdir / lock.LOCK).exists()
+
+  # What the run wrote at its end, and the console: a progress line per log
+  # interval (the last from whichever start trained the last step), no
+  # library INFO lines.
+  with open(workdir / 'summary.json') as f:
+    assert json.load(f)['step'] == config.num_train_steps
+  assert (workdir / 'swap_grid.png').exists()
+  console = ''.join(logs)
+  assert re.search(r'step 6/6 \(100%\), [\d.]+ steps/s, ETA 0 s; '
+                   r'reconstruction [\d.]+', console), log[-3000:]
+  assert 'logging_writer.py' not in console  # clu's metric lines
+  assert 'reader.py' not in console  # tfds

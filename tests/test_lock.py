@@ -108,22 +108,20 @@ def test_a_lock_that_is_not_ours_is_not_removed(tmp_path):
       'other-host')
 
 
-def test_cli_second_trainer_stops_at_once(holder, tmp_path):
+def test_cli_second_trainer_stops_at_once(holder, tmp_path, run_main):
+  """The command line's main, in this process (conftest's run_main)."""
   workdir, proc = holder
   before = sorted(os.listdir(workdir))
   start = time.time()
-  result = subprocess.run(
-      [sys.executable, '-m', 'dvae_jax.main',
-       '--config=configs/default.py:tiny', f'--workdir={workdir}',
-       f'--config.data_dir={tmp_path / "tfds"}'],
-      cwd=REPO, capture_output=True, text=True, timeout=300,
-      env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
-  assert result.returncode == 2, result.stderr[-3000:]
-  lines = [l for l in result.stderr.splitlines() if l.startswith('error:')]
+  code, _, err = run_main('--config=configs/default.py:tiny',
+                          f'--workdir={workdir}',
+                          f'--config.data_dir={tmp_path / "tfds"}')
+  assert code == 2, err[-3000:]
+  lines = [l for l in err.splitlines() if l.startswith('error:')]
   assert len(lines) == 1 and lines[0].startswith(
       f"error: workdir '{workdir}' is in use by another trainer: pid "
       f'{proc.pid} on host {socket.gethostname()}, started '), lines
-  assert 'Traceback' not in result.stderr
+  assert 'Traceback' not in err
   assert sorted(os.listdir(workdir)) == before  # no runs/, no config.json
   assert not (tmp_path / 'tfds').exists()  # stopped before the data
   assert time.time() - start < 120

@@ -1,8 +1,8 @@
 """SIGTERM/SIGINT mid-run: the step finishes, a checkpoint is saved and
 waited for, the run exits with a clear message, and a rerun resumes to the
-very parameters of an uninterrupted run."""
+very parameters of an uninterrupted run. A real SIGTERM to the command line
+(its exit code and line): tests/test_interrupts.py, its first start."""
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -42,39 +42,6 @@ def test_signal_saves_stops_and_resume_is_exact(finished_run, tmp_path,
   summary = train.train_and_evaluate(config, workdir)
   assert summary == full_summary
   assert_same_params(workdir, 6, full_workdir, 6)
-
-
-def test_sigterm_to_the_cli_saves_and_exits(tmp_path, glyphs_data_dir):
-  """A real SIGTERM from outside, at whatever step the run has reached."""
-  proc = subprocess.Popen(
-      [sys.executable, '-m', 'dvae_jax.main',
-       '--config=configs/default.py:tiny', f'--workdir={tmp_path}',
-       f'--config.data_dir={glyphs_data_dir}',
-       '--config.num_train_steps=100000', '--config.log_every_steps=1',
-       '--config.checkpoint_every_steps=100000',
-       '--config.image_every_steps=100000'],
-      cwd=REPO, stderr=subprocess.PIPE, text=True,
-      env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
-  lines = []
-  try:
-    for line in proc.stderr:  # wait until training is under way
-      lines.append(line)
-      if 'step 1/100000' in line:  # the progress line of the first step
-        break
-    proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=120)
-  finally:
-    proc.kill()
-  stderr = ''.join(lines) + rest
-  assert proc.returncode == 128 + signal.SIGTERM, stderr[-3000:]
-  match = re.search(r'stopped: SIGTERM received: stopped at step (\d+) '
-                    r'\(checkpoint saved in (\S+)\); run the same command '
-                    r'again to resume', stderr)
-  assert match, stderr[-3000:]
-  assert 'Traceback' not in stderr
-  step = int(match.group(1))
-  assert checkpointing.make_manager(
-      str(tmp_path), keep=1, read_only=True).all_steps() == [step]
 
 
 _TWO_PROCESSES = '''

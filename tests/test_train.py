@@ -72,26 +72,22 @@ def test_run_records_config_and_versions(finished_run):
     assert record['versions'][package], package
 
 
-def test_same_config_and_seed_give_same_results(finished_run, tmp_path):
-  config, workdir, summary = finished_run
-  again = train.train_and_evaluate(config, str(tmp_path))
-  assert again == summary
-  assert_same_params(str(tmp_path), 6, workdir, 6)
-
-
-def test_resume_continues_where_it_stopped(finished_run, tmp_path, caplog):
+def test_same_seed_gives_same_steps_and_resume_continues_where_it_stopped(
+    finished_run, tmp_path, caplog):
+  """A run of the same config and seed, stopped at step 3 and resumed, ends
+  where the unbroken run did, bit for bit and in every summary number."""
   config, full_workdir, full_summary = finished_run
   workdir = str(tmp_path)
   config = config.copy_and_resolve_references()
   config.num_train_steps = 3
   train.train_and_evaluate(config, workdir)
+  # Same config, same seed, same data order: the first 3 steps again.
+  assert_same_params(workdir, 3, full_workdir, 3)
   config.num_train_steps = 6
   with caplog.at_level('INFO', logger='absl'):
     summary = train.train_and_evaluate(config, workdir)
   assert 'Resuming from the checkpoint of step 3' in caplog.text
   assert summary == full_summary
-  # Same seed, same data order: the resumed run ends where the unbroken one
-  # did, bit for bit.
   assert_same_params(workdir, 6, full_workdir, 6)
   # config.json still holds the first start's config; runs/ holds both.
   with open(os.path.join(workdir, 'config.json')) as f:
