@@ -86,57 +86,41 @@ def read_json(path):
 
 
 def _state_defining(config: dict, data_keys) -> dict:
-  flat = traverse_util.flatten_dict(with_added_keys(config), sep='.')
+  flat = traverse_util.flatten_dict(config, sep='.')
   keys = tuple(data_keys) + STATE_KEYS
   return {k: v for k, v in flat.items()
           if any(k == s or (s.endswith('.') and k.startswith(s))
                  for s in keys) and k not in SCHEDULE_KEYS}
 
 
-def with_added_keys(saved: dict) -> dict:
-  """A saved config (nested dict) with every key of ADDED_KEYS it lacks."""
-  out = json.loads(json.dumps(saved))
-  for key, value in ADDED_KEYS.items():
-    *parents, leaf = key.split('.')
-    node = out
-    for p in parents:
-      node = node.setdefault(p, {})
-    node.setdefault(leaf, value)
-  return out
-
-
-def without_removed_keys(saved: dict, workdir: str) -> dict:
-  """A saved config (nested dict) without the keys of REMOVED_KEYS; a
-  UserError naming those it has at another value than the one that turned
-  their option off (today's code cannot reproduce that run)."""
-  out = json.loads(json.dumps(saved))
-  used = []
-  for key, off in REMOVED_KEYS.items():
-    *parents, leaf = key.split('.')
-    node = out
-    for p in parents:
-      node = node.get(p) if isinstance(node, dict) else None
-    if isinstance(node, dict) and leaf in node:
-      value = node.pop(leaf)
-      if value != off:
-        used.append(f'{key}={value!r}')
+def _upgraded(saved: dict, workdir: str) -> dict:
+  """A saved config (nested dict) as today's code reads it: the keys of
+  ADDED_KEYS it lacks added, those of REMOVED_KEYS dropped; a UserError
+  naming a removed key it has at another value than the one that turned its
+  option off (today's code cannot reproduce that run)."""
+  flat = traverse_util.flatten_dict(saved, sep='.')
+  used = [f'{k}={flat[k]!r}' for k, off in REMOVED_KEYS.items()
+          if k in flat and flat[k] != off]
   if used:
     more = f' (and {", ".join(used[1:])})' if used[1:] else ''
     raise errors.UserError(
         f'workdir {workdir!r} was trained with {used[0]}{more}, an option '
         'removed after it lost (docs/RESULTS.md); check out '
         f'{REMOVED_AT} to resume or evaluate it')
-  return out
+  for key in REMOVED_KEYS:
+    flat.pop(key, None)
+  for key, value in ADDED_KEYS.items():
+    flat.setdefault(key, value)
+  return traverse_util.unflatten_dict(flat, sep='.')
 
 
 def read_config(workdir: str):
-  """workdir's config.json as today's code reads it (a nested dict: the keys
-  of ADDED_KEYS it lacks added, those of REMOVED_KEYS dropped), or None if
+  """workdir's config.json as today's code reads it (_upgraded), or None if
   it has none. A UserError if it used a removed option."""
   path = epath.Path(workdir, CONFIG)
   if not path.exists():
     return None
-  return with_added_keys(without_removed_keys(read_json(path), workdir))
+  return _upgraded(read_json(path), workdir)
 
 
 def _config_dict(config) -> dict:
