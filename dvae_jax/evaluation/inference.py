@@ -95,7 +95,7 @@ def load_model(workdir: str, config=None, batch_size=None) -> Loaded:
   if config is None:
     config = load_config(workdir)
   else:
-    workdir_lib.read_config(workdir)
+    workdir_lib.check_no_removed_options(workdir)
   if not epath.Path(checkpointing.checkpoint_dir(workdir)).exists():
     raise errors.UserError(f'no checkpoints in workdir {workdir!r}; train '
                            'first (--mode=train) or pass the run\'s --workdir')

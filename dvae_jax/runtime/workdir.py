@@ -123,6 +123,12 @@ def read_config(workdir: str):
   return _upgraded(read_json(path), workdir)
 
 
+def check_no_removed_options(workdir: str) -> None:
+  """A UserError if workdir's config.json used an option removed since
+  (REMOVED_KEYS); nothing if it has none."""
+  read_config(workdir)
+
+
 def _config_dict(config) -> dict:
   return json.loads(config.to_json_best_effort())
 
