@@ -59,9 +59,9 @@ LONGEST_FIRST = (
     'test_interrupts.py', 'test_multiprocess.py', 'test_train.py',
     'test_cli_property.py', 'test_aot.py', 'test_evaluate.py', 'test_main.py',
     'test_numerics.py', 'test_train_step.py', 'test_notebooks.py',
-    'test_preemption.py', 'test_parallel.py', 'test_benchmarks.py',
-    'test_configs.py', 'test_folder.py', 'test_models.py', 'test_lock.py',
-    'test_sprites.py', 'test_glyphs.py', 'test_analogy.py', 'test_yaleb.py',
+    'test_preemption.py', 'test_benchmarks.py', 'test_configs.py',
+    'test_folder.py', 'test_models.py', 'test_lock.py', 'test_sprites.py',
+    'test_glyphs.py', 'test_analogy.py', 'test_yaleb.py',
     'test_checkpointing.py')
 
 
@@ -118,6 +118,22 @@ def finished_run(tmp_path_factory, glyphs_data_dir):
       tmp_path_factory, 'run',
       lambda workdir: train.train_and_evaluate(config, workdir))
   return config, workdir, summary
+
+
+@pytest.fixture(scope='session')
+def judge_dir(tmp_path_factory, finished_run):
+  """A config.eval.classifier_dir holding finished_run's judge (a copy: the
+  run stays read-only), for tiny runs on the same data that check nothing
+  of the judge itself: their evaluation loads it instead of training it
+  again (its cache is keyed by data and settings; another key would retrain
+  and overwrite it, so other data must not use this one)."""
+  judge = os.path.join(finished_run[1], 'eval', 'classifier')
+
+  def copy(path):
+    for name in os.listdir(judge):
+      shutil.copy(os.path.join(judge, name), path)
+
+  return once_per_session(tmp_path_factory, 'judge', copy)[0]
 
 
 def restore_params(workdir, step):

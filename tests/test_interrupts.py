@@ -21,14 +21,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 17  # of the random steps; change it to try others
 
 
-def _start(workdir, data_dir):
+def _start(workdir, data_dir, judge_dir):
   """The tiny run of `finished_run`, with a checkpoint and a log line after
-  every step (neither changes what is computed)."""
+  every step (neither changes what is computed), and its judge (conftest's
+  judge_dir: the evaluation loads it, nothing here checks the judge)."""
   return subprocess.Popen(
       [sys.executable, '-m', 'dvae_jax.main',
        '--config=configs/default.py:tiny', f'--workdir={workdir}',
        f'--config.data_dir={data_dir}', '--config.checkpoint_every_steps=1',
-       '--config.log_every_steps=1', '--config.keep_checkpoints=10'],
+       '--config.log_every_steps=1', '--config.keep_checkpoints=10',
+       f'--config.eval.classifier_dir={judge_dir}'],
       cwd=REPO, stderr=subprocess.PIPE, text=True,
       env={**os.environ, 'JAX_PLATFORMS': 'cpu'})  # conftest: the cache
 
@@ -65,16 +67,17 @@ def _truncate_newest(workdir):
 
 
 @pytest.mark.timeout(600)
-def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
+def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, judge_dir,
+                                                 tmp_path):
   config, full_workdir, full_summary = finished_run  # 6 steps, unbroken
   rng = random.Random(SEED)
   workdir = tmp_path / 'run'
+  start = lambda: _start(workdir, config.data_dir, judge_dir)
   logs = []  # every start's console (stderr)
 
   # 1. SIGTERM at a random early step: saved and stopped, one line, exit 143
   # (a stop saves its step's checkpoint when none is due: test_preemption).
-  code, log = _run_until(_start(workdir, config.data_dir), rng.randint(1, 2),
-                         signal.SIGTERM)
+  code, log = _run_until(start(), rng.randint(1, 2), signal.SIGTERM)
   logs.append(log)
   assert code == 128 + signal.SIGTERM, log[-3000:]
   match = re.search(r'stopped: SIGTERM received: stopped at step (\d+) '
@@ -86,8 +89,8 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
   assert max(_steps(workdir)) == stopped < config.num_train_steps
 
   # 2. SIGKILL a few steps after the resume: no handler, the lock stays.
-  code, log = _run_until(_start(workdir, config.data_dir),
-                         min(stopped + rng.randint(1, 2), 4), signal.SIGKILL)
+  code, log = _run_until(start(), min(stopped + rng.randint(1, 2), 4),
+                         signal.SIGKILL)
   logs.append(log)
   assert code == -signal.SIGKILL, log[-3000:]
   assert f'Resuming from the checkpoint of step {stopped}' in log
@@ -95,8 +98,7 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
 
   # 3. The newest checkpoint corrupt, and a SIGTERM once more.
   bad = _truncate_newest(workdir)
-  code, log = _run_until(_start(workdir, config.data_dir),
-                         max(_steps(workdir)) + 1, signal.SIGTERM)
+  code, log = _run_until(start(), max(_steps(workdir)) + 1, signal.SIGTERM)
   logs.append(log)
   assert 'Taking over the lock' in log and 'no longer runs' in log
   assert bad in log  # named, skipped, an older one restored
@@ -104,7 +106,7 @@ def test_sigterm_sigkill_and_corruption_in_a_row(finished_run, tmp_path):
 
   # 4. To the end: the parameters of the unbroken run, bit for bit.
   if code:
-    proc = _start(workdir, config.data_dir)
+    proc = start()
     log = proc.communicate(timeout=300)[1]
     logs.append(log)
     assert proc.returncode == 0, log[-3000:]

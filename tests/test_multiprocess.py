@@ -1,5 +1,6 @@
 """Two processes on loopback (2 fake CPU devices each) train the tiny config
-through the real launcher and CLI, and match one process on 4 devices."""
+through the real launcher and CLI, and match one process on 4 devices, which
+matches one device."""
 import os
 import re
 import subprocess
@@ -32,10 +33,12 @@ def test_two_processes_train_together_and_match_one(tmp_path, run_worker,
   assert set(prints) == {'0', '1'} and prints['0'] == prints['1'], prints
   assert (workdir / 'summary.json').exists()  # written by process 0 only
   # One process on 4 devices, fed the same global batch, computes the same
-  # step (tests/parallel_worker.py says what is compared and why).
-  report = run_worker('reference', glyphs_data_dir, workdir, 2, devices=4,
-                      timeout=420)
+  # step, and so does one device (tests/parallel_worker.py says what is
+  # compared and why).
+  report = run_worker(glyphs_data_dir, workdir, 2, devices=4, timeout=420)
   print(report)  # pytest -s shows the numbers
+  assert report['devices'] == 4
+  assert report['one_device']['ok'], report['one_device']
   assert report['ok'], report
 
 

@@ -3,6 +3,7 @@ newest checkpoint finite, or (skip_nonfinite_updates) keep the old state."""
 import numpy as np
 import jax
 import jax.numpy as jnp
+import orbax.checkpoint as ocp
 import pytest
 
 from conftest import on_batch, restore_params
@@ -50,6 +51,14 @@ def _nan_images(batch):
   return batch
 
 
+def _state(workdir, step):
+  """(gen_params, adv_params, batch_stats) of checkpoint `step`, as numpy."""
+  manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
+  restored = manager.restore(step, args=ocp.args.StandardRestore())
+  return tuple(restored[k] for k in ('gen_params', 'adv_params',
+                                     'batch_stats'))
+
+
 def _finite(tree):
   return all(np.isfinite(x).all() for x in jax.tree.leaves(tree))
 
@@ -73,15 +82,19 @@ def test_skip_nonfinite_updates_keeps_the_old_state(tiny_config, tmp_path,
   tiny_config.skip_nonfinite_updates = True
   tiny_config.checkpoint_every_steps = 1
   tiny_config.keep_checkpoints = 10
+  # One cheap family: the evaluation is not under test. (The probes' fit on
+  # NaN codes failed when a skipped step took the new batch norm statistics;
+  # the checks of the state below see that directly.)
+  tiny_config.eval.metrics = ('unseen',)
   on_batch(monkeypatch, 4, _nan_images)
   with caplog.at_level('WARNING', logger='absl'):
     summary = train.train_and_evaluate(tiny_config, str(tmp_path))
   assert summary['step'] == 6
   assert 'Skipped 1 non-finite update(s), the first at step 5' in caplog.text
   workdir = str(tmp_path)
-  jax.tree.map(np.testing.assert_array_equal, restore_params(workdir, 4),
-               restore_params(workdir, 5))
-  assert _finite(restore_params(workdir, 6))
+  jax.tree.map(np.testing.assert_array_equal, _state(workdir, 4),
+               _state(workdir, 5))
+  assert _finite(_state(workdir, 6))
   assert not np.array_equal(
       jax.tree.leaves(restore_params(workdir, 6))[0],
       jax.tree.leaves(restore_params(workdir, 5))[0])

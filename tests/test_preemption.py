@@ -23,9 +23,11 @@ def _signal_self(signum):
   return action
 
 
-def test_signal_saves_stops_and_resume_is_exact(finished_run, tmp_path,
-                                                monkeypatch):
+def test_signal_saves_stops_and_resume_is_exact(finished_run, judge_dir,
+                                                tmp_path, monkeypatch):
   config, full_workdir, full_summary = finished_run
+  config = config.copy_and_resolve_references()
+  config.eval.classifier_dir = judge_dir  # the unbroken run's judge, loaded
   workdir = str(tmp_path)
   handler_before = signal.getsignal(signal.SIGINT)
   # SIGINT while the 5th batch is being drawn, i.e. during step 5.
