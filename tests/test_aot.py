@@ -33,6 +33,12 @@ def test_batch_not_divisible_by_devices_is_a_user_error():
   assert result.returncode == 2
   assert 'error: config.batch_size=8 is not divisible by the 3 devices' in (
       result.stderr)
+  # A value no config may have: the config's rules, one line (was a
+  # traceback from inside the step).
+  result = _run('--num_classes=10', '--config.batch_size=-1')
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert 'error: config.batch_size=-1' in result.stderr
+  assert 'Traceback' not in result.stderr
 
 
 def test_class_count_of_an_npz_dataset_is_read_from_it(tmp_path):

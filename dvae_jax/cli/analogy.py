@@ -146,6 +146,7 @@ def run(workdir: str, identity: Sequence[str], pose: Sequence[str], out: str,
 
 
 def main():
+  common.import_tensorflow()  # the model's modules import it (data/pipeline)
   run(FLAGS.workdir, FLAGS.identity, FLAGS.pose, FLAGS.out, FLAGS.scale)
   print(FLAGS.out)
 

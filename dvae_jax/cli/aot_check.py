@@ -35,7 +35,7 @@ def main():
     jax.config.update('jax_platforms', 'cpu')
     if FLAGS.num_devices:
       jax.config.update('jax_num_cpu_devices', FLAGS.num_devices)
-  from dvae_jax.data import pipeline
+  from dvae_jax import config_rules
   from dvae_jax.runtime import aot, parallel
   from dvae_jax.training import state
   devices = jax.devices()
@@ -45,9 +45,12 @@ def main():
                          f'{len(devices)} {devices[0].platform} devices; use '
                          '--platform=cpu for fake ones')
   config = FLAGS.config
+  config_rules.check(config)  # a bad value: one error line, not a traceback
   if FLAGS.num_classes:
     num_classes, source = FLAGS.num_classes, '--num_classes'
   else:  # the dataset's features only: nothing is downloaded or built
+    common.import_tensorflow()  # only here: --num_classes needs no data
+    from dvae_jax.data import pipeline
     num_classes = pipeline.Data(config, prepare=False).num_classes
     source = 'the dataset'
   mesh = parallel.make_mesh(devices[:n])

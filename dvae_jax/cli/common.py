@@ -1,11 +1,13 @@
 """What every command line shares (main, analogy, aot_check, compare).
 
-`run(main)` is absl's app.run with: TensorFlow quiet and off the
-accelerators (they belong to JAX), a console that shows our own lines and
-every warning but not the libraries' INFO chatter (pass --verbosity=0, or
--v 0, for all of it), flag mistakes and errors.UserError as one line
-`error: ...` with exit code 2, and errors.Stopped as `stopped: ...` with its
-own code. Import this module before anything that imports TensorFlow.
+`run(main)` is absl's app.run with: TensorFlow quiet, a console that shows
+our own lines and every warning but not the libraries' INFO chatter (pass
+--verbosity=0, or -v 0, for all of it), flag mistakes and errors.UserError
+as one line `error: ...` with exit code 2, and errors.Stopped as
+`stopped: ...` with its own code. Import this module before anything that
+imports TensorFlow; a command that reads data calls `import_tensorflow()`
+(TensorFlow off the accelerators, they belong to JAX) before it imports the
+data stack.
 """
 import logging as pylogging
 import os
@@ -61,17 +63,23 @@ def _parse_flags(argv):
   return rest
 
 
-def run(main, tensorflow: bool = True) -> None:
+def import_tensorflow() -> None:
+  """Imports TensorFlow and hides the accelerators from it (they are JAX's);
+  call it before the first module that imports TensorFlow."""
+  # Not at start-up: its import takes ~4 s (keras and scikit-learn come with
+  # it), which --help and flag and config mistakes need not wait for.
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  tf.config.set_visible_devices([], 'GPU')
+
+
+def run(main) -> None:
   """app.run(main) with the shared setup and error lines above; main takes
-  no arguments. tensorflow: whether the command reads data (through TF)."""
+  no arguments."""
 
   def wrapped(argv):
     if len(argv) > 1:
       raise app.UsageError(f'unexpected arguments: {argv[1:]}')
     logging.get_absl_handler().addFilter(Console(FLAGS['verbosity'].present))
-    if tensorflow:
-      import tensorflow as tf  # pylint: disable=import-outside-toplevel
-      tf.config.set_visible_devices([], 'GPU')  # the accelerators are JAX's
     try:
       main()
     except errors.UserError as e:  # a user mistake: one line, not a traceback

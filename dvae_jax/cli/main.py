@@ -52,6 +52,11 @@ def main():
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
   logging.info('Process %d of %d; devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
+  # The config's values before TensorFlow and the mode's modules are
+  # imported (seconds): a bad one fails fast. Each mode checks them again.
+  from dvae_jax import config_rules
+  config_rules.check(FLAGS.config)
+  common.import_tensorflow()
   if FLAGS.mode == 'check':
     from dvae_jax.training import preflight
     print(f'ok: {preflight.check_run(FLAGS.config, FLAGS.workdir)}')
