@@ -97,9 +97,6 @@ def _losses(config) -> None:
   # probes find identity that sampling noise hides) or 'standardized_mean'
   # (the means standardized over the batch, as the probes see them).
   config.loss.z_classifier_input = 'sample'
-  # Beyond the paper: the cycle-consistent VAE's reverse cycle, |Enc_z(Dec(s3,
-  # z)) - z| for z from the prior; 0 turns it off.
-  config.loss.reverse_cycle = 0.0
   # Beyond the paper: a linear classifier on s trained with the labels
   # (cross-entropy), so that s carries identity from the start.
   config.loss.s_classifier = 0.0

@@ -113,7 +113,6 @@ RULES = (
     _number('loss.real_target', 'in (0, 1]', lambda v: 0 < v <= 1),
     _number('loss.z_classifier', '>= 0', lambda v: v >= 0),
     _one_of('loss.z_classifier_input', Z_CLASSIFIER_INPUTS),
-    _number('loss.reverse_cycle', '>= 0', lambda v: v >= 0),
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('learning_rate', '> 0', lambda v: v > 0),

@@ -72,13 +72,6 @@ def test_classification_and_confusion_losses():
                              math.log(5), rtol=1e-6)
 
 
-def test_reverse_cycle_is_mean_absolute_error():
-  z_back = jnp.array([[1.0, -2.0], [0.5, 0.0]])
-  z_prior = jnp.array([[0.0, 0.0], [0.5, 1.0]])
-  # (|1| + |-2| + 0 + |-1|) / 4 = 1.0
-  assert float(losses.reverse_cycle_loss(z_back, z_prior)) == pytest.approx(1.0)
-
-
 def test_label_dependence_is_one_when_codes_are_the_labels():
   # Codes -1, -1, 1, 1 (already standardized) and labels 0, 0, 1, 1: the
   # kernel is c*J + (1-c)*L with L the same-label matrix, and centering

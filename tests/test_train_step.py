@@ -17,14 +17,13 @@ NUM_CLASSES = 5
 
 @functools.lru_cache(maxsize=None)
 def _setup(adversary='label', z_classifier=0.0, dtype='float32',
-           z_classifier_input='sample', reverse_cycle=0.0):
+           z_classifier_input='sample'):
   """(config, setup) of the tiny config on one device; one per variant, so
   the tests of a variant share its compiled step (do not change config)."""
   config = default.get_config('tiny')
   config.adversary = adversary
   config.loss.z_classifier = z_classifier
   config.loss.z_classifier_input = z_classifier_input
-  config.loss.reverse_cycle = reverse_cycle
   config.model.dtype = dtype
   return config, state_lib.Setup.create(
       config, NUM_CLASSES, parallel.make_mesh(jax.devices()[:1]))
@@ -88,36 +87,6 @@ def test_z_classifier_sees_samples_or_means(z_input):
       logits, batch['labels'].reshape(-1)))
   _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
   np.testing.assert_allclose(metrics['z_classifier'], expected, rtol=1e-5)
-
-
-def test_reverse_cycle_term_by_hand():
-  config, setup = _setup('none', reverse_cycle=1.0)
-  networks, mesh = setup.networks, setup.mesh
-  state = setup.init()
-  batch = _batch(config)
-  b = config.batch_size
-
-  def apply(name, *args):
-    out, _ = getattr(networks, name).apply(
-        {'params': state.gen_params[name],
-         'batch_stats': state.batch_stats[name]},
-        *args, train=True, mutable=['batch_stats'])
-    return out
-
-  s, _, _ = apply('encoder', batch['images'].reshape((-1, 32, 32, 3)))
-  z_rng = train_step_lib.step_rngs(config.seed, state.step)[0]
-  z_prior = jax.random.normal(jax.random.fold_in(z_rng, 1),
-                              (b, config.model.z_dim))
-  cycled = apply('decoder', s.reshape(b, 3, -1)[:, 2], z_prior)
-  _, z_back, _ = apply('encoder', cycled)
-  expected = float(jnp.mean(jnp.abs(z_back - z_prior)))
-  _, metrics = setup.train_step()(state, parallel.global_batch(batch, mesh))
-  np.testing.assert_allclose(metrics['reverse_cycle'], expected, rtol=1e-5)
-  # The generator total includes it with its weight.
-  without = (metrics['generator_total'] - metrics['reconstruction'] *
-             config.loss.reconstruction - metrics['swap'] * config.loss.swap -
-             metrics['kl'] * config.loss.kl / (32 * 32 * 3))
-  np.testing.assert_allclose(without, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_step_is_a_pure_function_of_state_and_batch():

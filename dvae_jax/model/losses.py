@@ -34,13 +34,6 @@ def gaussian_kl(mean: jax.Array, logvar: jax.Array) -> jax.Array:
   return jnp.mean(kl)
 
 
-def reverse_cycle_loss(z_back: jax.Array, z_prior: jax.Array) -> jax.Array:
-  """Mean absolute error between the prior z (N, D) that was decoded and the
-  z mean the encoder reads back from the decoded image (N, D); L1, as in the
-  cycle-consistent VAE (Jha et al. 2018)."""
-  return jnp.mean(jnp.abs(z_back - z_prior))
-
-
 def bce_with_logits(logits: jax.Array, target: float) -> jax.Array:
   """Mean binary cross-entropy of logits (N,) against a constant target in [0, 1]."""
   labels = jnp.full_like(logits, target)

@@ -33,7 +33,7 @@ ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
 # that turned them off: a config.json with that value loads without them;
 # one with another is refused, naming REMOVED_AT, a commit that has them.
 REMOVED_KEYS = {'model.z_mean_dead_zone': 0.0,
-                'loss.z_independence_floor': 0.0}
+                'loss.z_independence_floor': 0.0, 'loss.reverse_cycle': 0.0}
 REMOVED_AT = 'e5fe788'
 
 

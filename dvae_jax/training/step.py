@@ -46,8 +46,8 @@ def _forward(gen_params, state, batch, networks, loss_config, rng):
       images=images, labels=batch['labels'], s=s, z=z,
       z_mean=grouped(z_mean), z_logvar=grouped(z_logvar),
       decoded=decoded.reshape((b, len(S_GROUPS)) + images.shape[2:]),
-      gen_params=gen_params, apply=lambda *args: apply(*args)[0], rng=rng,
-      adv_params=state.adv_params, networks=networks, loss_config=loss_config)
+      gen_params=gen_params, adv_params=state.adv_params, networks=networks,
+      loss_config=loss_config)
   return forward, {'encoder': enc_stats, 'decoder': dec_stats}
 
 

@@ -4,7 +4,8 @@ The train step computes the paper's objective (reconstruction, swap, KL, the
 adversarial term) from one shared forward pass, then adds every term of TERMS
 whose weight is > 0: `w.<weight_key> * term.loss(forward)`, reported under
 `term.name`. A term that needs more network passes makes them in its own
-function, through `forward.apply`. A term with an adversary of its own (a
+function from `forward.networks` and `forward.gen_params` (the reverse cycle
+did, at 92d12fe). A term with an adversary of its own (a
 network in adv_params) trains it in the step's adversary update through
 `term.train_adversary`. The pure loss math is in model/losses.py.
 """
@@ -37,10 +38,6 @@ class Forward:
   z_logvar: jax.Array  # (B, 3, z_dim)
   decoded: jax.Array  # (B, 7, H, W, C): Dec(s, z) by S_GROUPS, Z_GROUPS
   gen_params: Any  # what the generator's gradient is taken of
-  # apply(name, *inputs): networks.<name> (encoder or decoder) on inputs in
-  # train mode, its batch-norm updates discarded.
-  apply: Callable[..., Any]
-  rng: jax.Array  # the step's z noise key; a term folds in its own number
   adv_params: Any  # the adversaries' parameters (constants here)
   networks: Any  # model.networks.Networks
   loss_config: Any  # config.loss
@@ -123,19 +120,8 @@ def _train_z_classifier(a: AdversaryInputs, adv_params):
                 jnp.mean(jnp.argmax(logits, -1) == labels)}
 
 
-def _reverse_cycle(f: Forward) -> jax.Array:
-  """The cycle-consistent VAE's reverse cycle: z from the prior, decoded
-  with x3's s, must come back out of the encoder whatever the s: a z that
-  the encoder reads differently per identity fails it."""
-  z_prior = jax.random.normal(jax.random.fold_in(f.rng, 1),
-                              (f.z.shape[0], f.z.shape[-1]), f.z.dtype)
-  _, z_back, _ = f.apply('encoder', f.apply('decoder', f.s[:, 2], z_prior))
-  return losses.reverse_cycle_loss(z_back, z_prior)
-
-
 # In the order they are added to the generator's total.
 TERMS = (
-    Term('reverse_cycle', 'reverse_cycle', _reverse_cycle),
     Term('s_classification', 's_classifier', _s_classification),
     Term('z_label_dependence', 'z_independence', _z_label_dependence),
     Term('z_confusion', 'z_classifier', _z_confusion, _train_z_classifier),
