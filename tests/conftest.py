@@ -136,13 +136,13 @@ def judge_dir(tmp_path_factory, finished_run):
   return once_per_session(tmp_path_factory, 'judge', copy)[0]
 
 
-def restore_params(workdir, step):
-  """(gen_params, adv_params) of checkpoint `step` of workdir, as numpy."""
+def restore_params(workdir, step, keys=('gen_params', 'adv_params')):
+  """The trees `keys` of checkpoint `step` of workdir (a tuple), as numpy."""
   import orbax.checkpoint as ocp
   from dvae_jax.runtime import checkpointing
   manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
   restored = manager.restore(step, args=ocp.args.StandardRestore())
-  return restored['gen_params'], restored['adv_params']
+  return tuple(restored[k] for k in keys)
 
 
 def assert_same_params(workdir_a, step_a, workdir_b, step_b):

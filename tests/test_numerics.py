@@ -3,7 +3,6 @@ newest checkpoint finite, or (skip_nonfinite_updates) keep the old state."""
 import numpy as np
 import jax
 import jax.numpy as jnp
-import orbax.checkpoint as ocp
 import pytest
 
 from conftest import on_batch, restore_params
@@ -53,10 +52,8 @@ def _nan_images(batch):
 
 def _state(workdir, step):
   """(gen_params, adv_params, batch_stats) of checkpoint `step`, as numpy."""
-  manager = checkpointing.make_manager(workdir, keep=10, read_only=True)
-  restored = manager.restore(step, args=ocp.args.StandardRestore())
-  return tuple(restored[k] for k in ('gen_params', 'adv_params',
-                                     'batch_stats'))
+  return restore_params(workdir, step,
+                        ('gen_params', 'adv_params', 'batch_stats'))
 
 
 def _finite(tree):
