@@ -66,8 +66,8 @@ def _parse_flags(argv):
 def import_tensorflow() -> None:
   """Imports TensorFlow and hides the accelerators from it (they are JAX's);
   call it before the first module that imports TensorFlow."""
-  # Not at start-up: its import takes ~4 s (keras and scikit-learn come with
-  # it), which --help and flag and config mistakes need not wait for.
+  # Not at start-up: its import takes seconds (keras and scikit-learn come
+  # with it), which --help and flag and config mistakes need not wait for.
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], 'GPU')
 
