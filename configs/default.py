@@ -75,6 +75,10 @@ def _networks(config) -> None:
   config.model.disc_width = 16
   config.model.disc_dropout = 0.5
   config.model.dtype = 'float32'  # compute dtype; params stay float32
+  # Beyond the paper: s from an encoder of its own, trained by the identity
+  # labels alone (loss.s_classifier), never by what is decoded from it: the
+  # two-step method's s (Hadad et al. 2018; s_pretrain_steps for its stages).
+  config.model.separate_s_encoder = False
   # Images per chunk of the convolutions' weight gradients (model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(
@@ -112,6 +116,10 @@ def _schedule(config) -> None:
   config.disc_learning_rate = 5e-4
   config.b1 = 0.5
   config.num_train_steps = 3000
+  # With model.separate_s_encoder: the first N steps train only s and its
+  # classifier, which then stay fixed while the rest trains (the two-step
+  # method's stages, training/state.py); 0 trains all from the start.
+  config.s_pretrain_steps = 0
   # On a NaN/Inf loss or gradient: False stops training (the newest checkpoint
   # is finite), True keeps the old state for that step and carries on.
   config.skip_nonfinite_updates = False

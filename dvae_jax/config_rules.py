@@ -114,11 +114,23 @@ RULES = (
     _number('loss.z_classifier', '>= 0', lambda v: v >= 0),
     _one_of('loss.z_classifier_input', Z_CLASSIFIER_INPUTS),
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
+    # A separate s encoder learns from the s classifier alone.
+    Rule('model.separate_s_encoder',
+         'True or False, and True only with loss.s_classifier > 0',
+         lambda v, c: isinstance(v, bool) and (
+             not v or _get(c, 'loss.s_classifier') not in (_MISSING, 0, 0.0)),
+         'False, or set --config.loss.s_classifier > 0'),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('learning_rate', '> 0', lambda v: v > 0),
     _number('disc_learning_rate', '> 0', lambda v: v > 0),
     _number('b1', 'in [0, 1)', lambda v: 0 <= v < 1),
     _int_at_least('num_train_steps', 1),
+    Rule('s_pretrain_steps', 'an integer >= 0, below num_train_steps, and 0 '
+         'unless model.separate_s_encoder is True',
+         lambda v, c: _is_int(v) and v >= 0 and (v == 0 or (
+             _get(c, 'model.separate_s_encoder') is True and
+             v < _get(c, 'num_train_steps'))),
+         '0, or a smaller number with --config.model.separate_s_encoder=True'),
     Rule('skip_nonfinite_updates', 'True or False',
          lambda v, _: isinstance(v, bool)),
     # Which names are families is evaluation's to say (families.select, run

@@ -64,6 +64,11 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
+    # loss.s_classifier is 0 here: a separate s encoder would learn nothing.
+    ('model.separate_s_encoder', True,
+     'True or False, and True only with loss.s_classifier > 0'),
+    ('s_pretrain_steps', 1, 'an integer >= 0, below num_train_steps, and 0 '
+     'unless model.separate_s_encoder is True'),
 ])
 def test_a_bad_value_names_key_value_and_what_is_allowed(key, value, allowed):
   config = default.get_config('tiny')  # quality_examples=200
@@ -74,6 +79,20 @@ def test_a_bad_value_names_key_value_and_what_is_allowed(key, value, allowed):
   assert str(raised.value).startswith(f'config.{key}={value!r} is not '
                                       f'{allowed}'), raised.value
   assert f'set --config.{key} to' in str(raised.value)
+
+
+@pytest.mark.parametrize('steps,ok', [(0, True), (5, True), (6, False),
+                                       (-1, False)])
+def test_s_pretrain_steps_leave_a_second_stage(steps, ok):
+  config = default.get_config('tiny')  # num_train_steps=6
+  config.loss.s_classifier = 1.0
+  config.model.separate_s_encoder = True
+  config.s_pretrain_steps = steps
+  if ok:
+    config_rules.check(config)
+  else:
+    with pytest.raises(errors.UserError, match='s_pretrain_steps'):
+      config_rules.check(config)
 
 
 def _snapshot(root):

@@ -193,3 +193,73 @@ def test_s_classifier_and_z_independence_terms_by_hand():
           metrics['kl'] * config.loss.kl / (32 * 32 * 3))
   np.testing.assert_allclose(rest, 0.7 * expected_ce + 0.3 * expected_dep,
                              rtol=1e-4, atol=1e-6)
+
+
+def _params_under(tree, prefixes):
+  """{path: leaf} of the leaves of tree whose key path starts with one of
+  prefixes (tuples of keys); the others if prefixes is negated below."""
+  return {tuple(p.key for p in path): np.asarray(leaf)
+          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
+          if any(tuple(p.key for p in path)[:len(x)] == x for x in prefixes)}
+
+
+def test_two_step_method_trains_s_by_the_labels_alone_then_the_rest():
+  config = default.get_config('tiny')
+  config.loss.s_classifier = 0.7
+  config.model.separate_s_encoder = True
+  config.s_pretrain_steps = 2
+  setup = state_lib.Setup.create(config, NUM_CLASSES,
+                                 parallel.make_mesh(jax.devices()[:1]))
+  networks, mesh = setup.networks, setup.mesh
+  step = setup.train_step()
+  state = setup.init()
+  # Host copies: the step donates (deletes) the state it is given.
+  states = [jax.device_get(state)]
+  for seed in range(3):
+    state, _ = step(state, parallel.global_batch(_batch(config, seed), mesh))
+    states.append(jax.device_get(state))
+  s_keys = state_lib.S_ENCODER_PARAMS
+  everything = [('encoder',), ('decoder',), ('s_classifier',)]
+
+  def split(state):
+    """(s params, the other generator params, adversary params) as dicts."""
+    s = _params_under(state.gen_params, s_keys)
+    rest = {k: v for k, v in _params_under(state.gen_params,
+                                           everything).items() if k not in s}
+    adv = _params_under(state.adv_params, [('discriminator',)])
+    return s, rest, adv
+
+  def changed(before, after):
+    return {k for k in before if not np.array_equal(before[k], after[k])}
+
+  (s0, rest0, adv0), (s1, rest1, adv1), (s2, rest2, adv2), (s3, rest3, adv3) = (
+      split(st) for st in states)
+  assert ('encoder', 's_trunk', 'ConvBlock_0', 'Conv_0', 'kernel') in s0
+  # Stage 1 (two updates): s and its classifier move, nothing else does.
+  for before, after in ((s0, s1), (s1, s2)):
+    assert changed(before, after) == set(before)
+  assert changed(rest0, rest2) == set() and changed(adv0, adv2) == set()
+  # Stage 2: s stays, everything else moves.
+  assert changed(s2, s3) == set()
+  assert changed(rest2, rest3) == set(rest2) and changed(adv2, adv3) == set(adv2)
+
+  # The first update is Adam's first step, -lr * g / (|g| + eps), with g the
+  # gradient of the s classifier's cross-entropy alone: a gradient from the
+  # reconstruction reaching s would change the sign of some of it.
+  batch = _batch(config, 0)
+  labels = batch['labels'].reshape(-1)
+  flat = batch['images'].reshape((-1, 32, 32, 3))
+
+  def weighted_ce(gen_params):
+    (s, _, _), _ = networks.encoder.apply(
+        {'params': gen_params['encoder'],
+         'batch_stats': states[0].batch_stats['encoder']},
+        flat, train=True, mutable=['batch_stats'])
+    logits = networks.s_classifier.apply(
+        {'params': gen_params['s_classifier']}, s)
+    return 0.7 * losses.classification_loss(logits, labels)
+
+  grads = _params_under(jax.grad(weighted_ce)(states[0].gen_params), s_keys)
+  for key, g in grads.items():
+    expected = s0[key] - config.learning_rate * g / (np.abs(g) + 1e-8)
+    np.testing.assert_allclose(s1[key], expected, atol=1e-6, err_msg=key)

@@ -82,23 +82,46 @@ def encoder_trunk(x, width: int, dtype, train: bool, weight_grad_chunk=0):
   return x
 
 
+class Trunk(nn.Module):
+  """encoder_trunk as a module of its own: (N, H, W, C) -> (N, H/8, W/8, 8 *
+  width), its blocks named under the module's name."""
+  width: int
+  dtype: jnp.dtype = jnp.float32
+  weight_grad_chunk: int = 0
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    return encoder_trunk(x, self.width, self.dtype, train,
+                         self.weight_grad_chunk)
+
+
 class Encoder(nn.Module):
   """x (N, H, W, C) -> s (N, s_dim), z_mean (N, z_dim), z_logvar (N, z_dim).
 
   The paper's "big" encoder: widths nF, 2nF, 4nF, 8nF with a 2x2 stride-2
   convblock between them, then linear heads for s and for q(z|x).
+  separate_s: s from a trunk of its own ('s_trunk'), as the two-step
+  method's s encoder (Hadad et al. 2018), which the train step trains by
+  the identity labels alone (training/step.py).
   """
   width: int
   s_dim: int
   z_dim: int
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
+  separate_s: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool):
+    s_features = None
+    if self.separate_s:
+      s_features = Trunk(self.width, self.dtype, self.weight_grad_chunk,
+                         name='s_trunk')(x, train)
+      s_features = s_features.reshape(x.shape[0], -1)
     x = encoder_trunk(x, self.width, self.dtype, train, self.weight_grad_chunk)
     x = x.reshape(x.shape[0], -1)
-    s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(x)
+    s = nn.Dense(self.s_dim, dtype=self.dtype, name='s_head')(
+        x if s_features is None else s_features)
     z_mean = nn.Dense(self.z_dim, dtype=self.dtype, name='z_mean_head')(x)
     z_logvar = nn.Dense(self.z_dim, dtype=self.dtype, name='z_logvar_head')(x)
     return (s.astype(jnp.float32), z_mean.astype(jnp.float32),
@@ -287,7 +310,8 @@ def build_coders(config) -> Tuple[Encoder, Decoder]:
   dtype = jnp.dtype(m.dtype)
   chunk = weight_grad_chunk(m.weight_grad_chunk)
   return (Encoder(m.width, m.s_dim, m.z_dim, dtype=dtype,
-                  weight_grad_chunk=chunk),
+                  weight_grad_chunk=chunk,
+                  separate_s=m.separate_s_encoder),
           Decoder(m.width, config.image_size, config.channels, dtype=dtype,
                   weight_grad_chunk=chunk))
 

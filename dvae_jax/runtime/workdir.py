@@ -28,7 +28,8 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 # Keys added after workdirs were first written, with the value that gives
 # the behaviour of the code before them: a config.json without them loads.
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
-              'data_path': None, 'test_classes': 0}
+              'data_path': None, 'test_classes': 0,
+              'model.separate_s_encoder': False, 's_pretrain_steps': 0}
 # Keys of options removed after they lost (docs/RESULTS.md), with the value
 # that turned them off: a config.json with that value loads without them;
 # one with another is refused, naming REMOVED_AT, a commit that has them.

@@ -25,11 +25,41 @@ class TrainState:
   adv_opt_state: Any
 
 
+# The generator's parameters that make s in the two-step method: its own
+# trunk and head in the encoder, and the classifier on s.
+S_ENCODER_PARAMS = (('encoder', 's_trunk'), ('encoder', 's_head'),
+                    ('s_classifier',))
+
+
+def _stage_of(gen_params) -> Any:
+  """'s' for the leaves under S_ENCODER_PARAMS, 'rest' for the others."""
+  def label(path, _):
+    keys = tuple(p.key for p in path)
+    return 's' if any(keys[:len(p)] == p for p in S_ENCODER_PARAMS) else 'rest'
+  return jax.tree_util.tree_map_with_path(label, gen_params)
+
+
 def build_optimizers(config) -> Tuple[optax.GradientTransformation,
                                       optax.GradientTransformation]:
-  """Adam (beta1 from the config) for the generator and for the adversaries."""
-  return (optax.adam(config.learning_rate, b1=config.b1),
-          optax.adam(config.disc_learning_rate, b1=config.b1))
+  """Adam (beta1 from the config) for the generator and for the adversaries.
+
+  With config.s_pretrain_steps = N > 0, the two-step method's two stages
+  (Hadad et al. 2018): for the first N steps only the s encoder and its
+  classifier move (stage 1: s learns the labels); from step N on they stay
+  as they are and everything else trains (stage 2). Each part's Adam counts
+  only its own steps (optax.conditionally_mask keeps a masked part's state).
+  """
+  gen = optax.adam(config.learning_rate, b1=config.b1)
+  adv = optax.adam(config.disc_learning_rate, b1=config.b1)
+  stage_1 = config.s_pretrain_steps
+  if not stage_1:
+    return gen, adv
+  in_stage_1 = lambda count: count < stage_1
+  in_stage_2 = lambda count: count >= stage_1
+  gen = optax.multi_transform(
+      {'s': optax.conditionally_mask(gen, in_stage_1),
+       'rest': optax.conditionally_mask(gen, in_stage_2)}, _stage_of)
+  return gen, optax.conditionally_mask(adv, in_stage_2)
 
 
 def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,

@@ -39,7 +39,11 @@ def _forward(gen_params, state, batch, networks, loss_config, rng):
   z = models.reparameterize(rng, z_mean, z_logvar)
   grouped = lambda codes: codes.reshape(b, g, -1)
   s, z = grouped(s), grouped(z)
-  s_in = s[:, S_GROUPS].reshape(b * len(S_GROUPS), -1)
+  # The two-step method's s learns from the labels alone (its classifier
+  # term reads forward.s), never from what is decoded from it.
+  s_decoded = (jax.lax.stop_gradient(s) if networks.encoder.separate_s
+               else s)
+  s_in = s_decoded[:, S_GROUPS].reshape(b * len(S_GROUPS), -1)
   z_in = z[:, Z_GROUPS].reshape(b * len(Z_GROUPS), -1)
   decoded, dec_stats = apply('decoder', s_in, z_in)
   forward = terms_lib.Forward(
