@@ -59,6 +59,9 @@ def test_returning_the_truth_scores_one_and_retrieves_everything():
   assert m['pose_chance/light'] == pytest.approx(3 / 9)
   assert m['identity_chance'] == pytest.approx(1 / 11)
   assert m['pairs'] == 400 and m['pairs_without_truth'] == 0
+  # The reconstructions are the truth too.
+  assert m['reconstruction_pose'] == 1.0
+  assert m['reconstruction_identity'] == 1.0
 
 
 def test_copying_the_better_input_scores_zero():
@@ -86,6 +89,20 @@ def test_copying_the_z_source_retrieves_identity_at_chance():
   # b's identity is left out of the identity gallery: the copy is nearest
   # to an unrelated image, a's with probability 1/11.
   assert m['identity'] == pytest.approx(m['identity_chance'], abs=0.025)
+
+
+def test_reconstruction_retrievals_are_of_the_reconstructions_not_the_swaps():
+  images, labels, factors = _truth_set()
+  pairs = analogies.draw_pairs(labels, factors, 3000, seed=0)
+  constant = np.full((len(pairs.a),) + images.shape[1:], 128, np.uint8)
+  # Perfect swaps, a decoder that reconstructs nothing: the reconstructions
+  # retrieve at chance, the swaps everything.
+  m = _score(images, labels, factors, pairs, images[pairs.t],
+             reconstructed=constant)
+  assert m['pose'] == 1.0 and m['identity'] == 1.0
+  assert m['reconstruction_pose'] == pytest.approx(m['pose_chance'], abs=0.025)
+  assert m['reconstruction_identity'] == pytest.approx(m['identity_chance'],
+                                                       abs=0.025)
 
 
 def test_a_constant_decoder_retrieves_pose_and_identity_at_chance():

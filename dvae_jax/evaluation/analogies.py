@@ -139,7 +139,9 @@ def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
   images[pairs.t], with reconstructed = Dec(s_t, z_t) (n, H, W, C).
 
   Keys: mse/{swap, copy_s, copy_z, reconstruction}, ssim/{same}, score
-  (None when undefined), the retrieval keys, pairs and pairs_without_truth.
+  (None when undefined), the retrieval keys, reconstruction_pose and
+  reconstruction_identity (the same retrievals of the reconstructions: what
+  the decoder's fidelity allows a swap), pairs and pairs_without_truth.
   """
   truth = images[pairs.t]
   sets = {'swap': swapped, 'copy_s': images[pairs.a],
@@ -151,6 +153,9 @@ def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
   out['score'] = analogy_score(out['mse/swap'], out['mse/copy_s'],
                                out['mse/copy_z'], out['mse/reconstruction'])
   out.update(retrievals(images, labels, factors, pairs, swapped, factor_names))
+  ceiling = retrievals(images, labels, factors, pairs, reconstructed)
+  out['reconstruction_pose'] = ceiling['pose']
+  out['reconstruction_identity'] = ceiling['identity']
   out['pairs'] = len(pairs.a)
   out['pairs_without_truth'] = pairs.tried - len(pairs.a)
   return out

@@ -102,6 +102,10 @@ METRICS = (
            column='identity retrieval, unseen'),
     Metric('analogy/identity_chance', 'identity retrieval chance', PCT,
            'analogy'),
+    Metric('analogy/reconstruction_pose', 'pose retrieval of Dec(Enc(truth)) '
+           "(the swap's ceiling)", PCT, 'analogy'),
+    Metric('analogy/reconstruction_identity', 'identity retrieval of '
+           'Dec(Enc(truth))', PCT, 'analogy'),
     Metric('analogy/pairs', 'pairs scored', COUNT, 'analogy'),
     Metric('analogy/pairs_without_truth', 'pairs drawn without a true image '
            '(skipped)', COUNT, 'analogy'),
