@@ -23,7 +23,8 @@ def _keys(config, prefix=''):
 
 
 @pytest.mark.parametrize('name', CONFIGS)
-@pytest.mark.parametrize('variant', ['', 'tiny', 'improved,long'])
+@pytest.mark.parametrize('variant', ['', 'tiny', 'improved,long',
+                                     'two_step,tiny', 'two_step,long'])
 def test_every_key_of_the_shipped_configs_has_a_rule_and_passes(name, variant):
   config = importlib.import_module(f'configs.{name}').get_config(variant)
   ruled = {rule.key for rule in config_rules.RULES}
