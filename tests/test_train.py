@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import jax
 import numpy as np
 import pytest
 from PIL import Image
@@ -233,3 +234,29 @@ def test_other_architecture_without_config_json_names_a_shape(finished_run,
     train.train_and_evaluate(config, workdir)
   assert checkpointing.make_manager(workdir, 10, read_only=True).all_steps() == [
       3, 6]
+
+
+def test_two_step_run_keeps_s_fixed_in_its_second_stage_across_a_resume(
+    glyphs_data_dir, tmp_path):
+  """`:two_step,tiny` (stage 1: the first 2 updates), stopped at step 3 and
+  resumed to 6: s's encoder and classifier at step 6 are those of step 3
+  (the stage lives in the checkpointed optimizer state: a restart that
+  counted it again would train them at steps 4 and 5), the rest moves."""
+  from configs import default
+  from conftest import restore_params
+  config = default.get_config('two_step,tiny')
+  config.data_dir = glyphs_data_dir
+  config.eval.metrics = ('unseen',)  # reads s and z of unseen identities
+  config.num_train_steps = 3
+  workdir = str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  config.num_train_steps = 6
+  summary = train.train_and_evaluate(config, workdir)
+  assert summary['step'] == 6
+  (at_3,), (at_6,) = (restore_params(workdir, step, ('gen_params',))
+                      for step in (3, 6))
+  moved = jax.tree.map(lambda a, b: not np.array_equal(a, b), at_3, at_6)
+  for path, leaf_moved in jax.tree_util.tree_leaves_with_path(moved):
+    keys = tuple(p.key for p in path)
+    in_s = any(keys[:len(p)] == p for p in state_lib.S_ENCODER_PARAMS)
+    assert leaf_moved != in_s, keys
