@@ -48,6 +48,11 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
   classifier move (stage 1: s learns the labels); from step N on they stay
   as they are and everything else trains (stage 2). Each part's Adam counts
   only its own steps (optax.conditionally_mask keeps a masked part's state).
+  Two simplifications, measured in docs/RESULTS.md's runs: a stage-1 step
+  costs a whole step (the masked parts' gradients are computed, then
+  dropped), and the fixed s encoder's batch norm still normalizes by the
+  batch in training and updates its running statistics, as every other
+  layer does; evaluation uses those statistics.
   """
   gen = optax.adam(config.learning_rate, b1=config.b1)
   adv = optax.adam(config.disc_learning_rate, b1=config.b1)
