@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dvae_jax.training import terms as terms_lib
 from dvae_jax.training.step import FAKES, S_GROUPS, Z_GROUPS
 
 NUM_DOWNSAMPLINGS = 3
@@ -119,9 +120,9 @@ class TrainStep:
   """
 
   def __init__(self, config, num_classes: int, device: str = 'cpu'):
-    if config.adversary != 'label' or config.loss.z_classifier:
-      raise ValueError('the reference implements the paper\'s label adversary '
-                       'only (adversary=label, loss.z_classifier=0)')
+    if config.adversary != 'label' or terms_lib.active(config.loss):
+      raise ValueError('the reference implements the paper\'s step only '
+                       '(adversary=label, no term of training/terms.py)')
     m, size, c = config.model, config.image_size, config.channels
     self.config = config
     self.encoder = Encoder(m.width, m.s_dim, m.z_dim, size, c)

@@ -98,12 +98,6 @@ def _losses(config) -> None:
   config.loss.adversarial = 0.01
   config.loss.kl = 0.1 * 6  # divided by C*H*W in the step, as in the code
   config.loss.real_target = 0.95  # one-sided label smoothing
-  # Beyond the paper: an identity classifier on z that the encoder must confuse.
-  config.loss.z_classifier = 0.0
-  # What that classifier sees: 'sample' (z), 'mean' (z's mean, where the
-  # probes find identity that sampling noise hides) or 'standardized_mean'
-  # (the means standardized over the batch, as the probes see them).
-  config.loss.z_classifier_input = 'sample'
   # Beyond the paper: a linear classifier on s trained with the labels
   # (cross-entropy), so that s carries identity from the start.
   config.loss.s_classifier = 0.0

@@ -15,8 +15,7 @@ import dataclasses
 import math
 from typing import Any, Callable
 
-from dvae_jax.model.networks import (ADVERSARIES, NUM_DOWNSAMPLINGS,
-                                     Z_CLASSIFIER_INPUTS)
+from dvae_jax.model.networks import ADVERSARIES, NUM_DOWNSAMPLINGS
 from dvae_jax.runtime import errors
 
 RESIZE_MODES = ('resize', 'pad')
@@ -111,8 +110,6 @@ RULES = (
     _number('loss.adversarial', '>= 0', lambda v: v >= 0),
     _number('loss.kl', '>= 0', lambda v: v >= 0),
     _number('loss.real_target', 'in (0, 1]', lambda v: 0 < v <= 1),
-    _number('loss.z_classifier', '>= 0', lambda v: v >= 0),
-    _one_of('loss.z_classifier_input', Z_CLASSIFIER_INPUTS),
     _number('loss.s_classifier', '>= 0', lambda v: v >= 0),
     # A separate s encoder learns from the s classifier alone.
     Rule('model.separate_s_encoder',

@@ -43,7 +43,7 @@ OVERRIDES = {
     'loss.kl': FLOATS,
     'loss.adversarial': FLOATS,
     'loss.real_target': FLOATS,
-    'loss.z_classifier': FLOATS,
+    'loss.s_classifier': FLOATS,
     'adversary': st.sampled_from(['label', 'pair', 'none', 'both']),
     'resize': st.sampled_from(['resize', 'pad', 'crop']),
     'checkpoint_every_steps': INTS,

@@ -55,8 +55,6 @@ def test_image_multiple_is_what_the_networks_need():
     ('model.disc_dropout', 1.0, 'a finite number in [0, 1)'),
     ('b1', 1.0, 'a finite number in [0, 1)'),
     ('adversary', 'bogus', "one of ('label', 'pair', 'none')"),
-    ('loss.z_classifier_input', 'z',
-     "one of ('sample', 'mean', 'standardized_mean')"),
     ('resize', 'crop', "one of ('resize', 'pad')"),
     ('model.dtype', 'float8', "one of ('float32', 'bfloat16', 'float16')"),
     ('model.weight_grad_chunk', -1, 'None (automatic), 0 (whole batch)'),

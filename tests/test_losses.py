@@ -60,16 +60,10 @@ def test_discriminator_loss_weighs_real_and_fake_equally():
       expected, rel=1e-5)
 
 
-def test_classification_and_confusion_losses():
+def test_classification_loss():
   logits = jnp.log(jnp.array([[0.5, 0.25, 0.25]]))
   assert float(losses.classification_loss(logits, jnp.array([1]))) == (
       pytest.approx(math.log(4.0), rel=1e-5))
-  # Cross-entropy against uniform: mean of -log p = (log 2 + 2 log 4) / 3.
-  assert float(losses.classifier_confusion_loss(logits)) == pytest.approx(
-      (math.log(2) + 2 * math.log(4)) / 3, rel=1e-5)
-  uniform = jnp.zeros((2, 5))
-  np.testing.assert_allclose(losses.classifier_confusion_loss(uniform),
-                             math.log(5), rtol=1e-6)
 
 
 def test_label_dependence_is_one_when_codes_are_the_labels():

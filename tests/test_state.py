@@ -12,15 +12,15 @@ def test_abstract_state_is_the_init_state_without_values():
   """What a restore (and the AOT check) targets is what init makes: the same
   tree, shapes, dtypes and shardings."""
   config = default.get_config('tiny')
-  config.loss.z_classifier = 1.0
+  config.loss.s_classifier = 1.0
   setup = state_lib.Setup.create(config, 5, parallel.make_mesh())
   abstract, state = setup.abstract_state(), setup.init()
   assert (jax.tree.structure(abstract) == jax.tree.structure(state))
   for a, x in zip(jax.tree.leaves(abstract), jax.tree.leaves(state)):
     assert (a.shape, a.dtype) == (x.shape, x.dtype)
     assert a.sharding.is_equivalent_to(x.sharding, x.ndim)
-  head = state.adv_params['z_classifier']['Dense_2']['kernel']
-  assert head.shape[-1] == 5  # the class count sizes the adversaries
+  head = state.gen_params['s_classifier']['kernel']
+  assert head.shape[-1] == 5  # the class count sizes the s classifier
 
 
 def test_init_is_a_function_of_the_seed():

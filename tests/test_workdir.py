@@ -2,6 +2,7 @@
 and non-local paths alike; what a resume compares with the saved config."""
 import json
 import os
+import subprocess
 
 import pytest
 from etils import epath
@@ -9,6 +10,8 @@ from etils import epath
 from configs import default
 from dvae_jax.data.pipeline import DATA_KEYS
 from dvae_jax.runtime import errors, workdir
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_failed_write_keeps_the_old_file(tmp_path):
@@ -98,33 +101,59 @@ def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
 
 
+# The commit each removed option's refusal names: one that still has it.
+REMOVED_AT = {'model.z_mean_dead_zone': 'e5fe788',
+              'loss.z_independence_floor': 'e5fe788',
+              'loss.reverse_cycle': 'e5fe788',
+              'loss.z_classifier': '2930140'}
+
+
+def _refusal(path, settings: str, commit: str) -> str:
+  return (f'workdir {path!r} was trained with {settings}, an option removed '
+          'after it lost (docs/RESULTS.md); check out '
+          f'{commit} to resume or evaluate it')
+
+
+def _set(saved: dict, key: str, value) -> None:
+  section, leaf = key.split('.')
+  saved[section][leaf] = value
+
+
+def _saved_config():
+  """(today's tiny config as a dict, it as a config.json written while every
+  removed option existed, off, its settings at other values than their
+  defaults)."""
+  today = json.loads(default.get_config('tiny').to_json_best_effort())
+  saved = json.loads(json.dumps(today))
+  for key, (off, _) in workdir.REMOVED_KEYS.items():
+    _set(saved, key, off)
+  _set(saved, 'loss.z_classifier_input', 'standardized_mean')
+  return today, saved
+
+
+def _loaded(saved, path) -> dict:
+  """saved, written as path's config.json, as evaluation loads it."""
+  from dvae_jax.evaluation import inference
+  workdir.write_json(str(path / workdir.CONFIG), saved)
+  return json.loads(inference.load_config(str(path)).to_json_best_effort())
+
+
 @pytest.mark.parametrize('key', sorted(workdir.REMOVED_KEYS))
 def test_a_config_with_a_removed_option_loads_only_if_it_was_off(tmp_path,
                                                                   key):
-  """model.z_mean_dead_zone and loss.z_independence_floor lost
-  (docs/RESULTS.md) and are gone: a config.json written while they existed,
-  at 0 (off), resumes and loads for evaluation without them; one that used
-  either is refused, naming it and the commit that still has it."""
+  """The options of REMOVED_KEYS lost (docs/RESULTS.md) and are gone: a
+  config.json written while they existed, at their off-values, resumes and
+  loads for evaluation without them; one that used any is refused, naming
+  it and the commit that still has it."""
   from dvae_jax.evaluation import inference
   config = default.get_config('tiny')
-  saved = json.loads(config.to_json_best_effort())
-  saved['model']['z_mean_dead_zone'] = 0.0
-  saved['loss']['z_independence_floor'] = 0.0
-  path = str(tmp_path / workdir.CONFIG)
-  workdir.write_json(path, saved)
+  today, saved = _saved_config()
+  assert _loaded(saved, tmp_path) == today
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
-  loaded = inference.load_config(str(tmp_path))
-  assert 'z_mean_dead_zone' not in loaded.model
-  assert 'z_independence_floor' not in loaded.loss
-  assert json.loads(loaded.to_json_best_effort()) == json.loads(
-      config.to_json_best_effort())
 
-  section, leaf = key.split('.')
-  saved[section][leaf] = 1.0
-  workdir.write_json(path, saved)
-  message = (f"workdir {str(tmp_path)!r} was trained with {key}=1.0, an "
-             'option removed after it lost (docs/RESULTS.md); check out '
-             'e5fe788 to resume or evaluate it')
+  _set(saved, key, 1.0)
+  workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
+  message = _refusal(str(tmp_path), f'{key}=1.0', REMOVED_AT[key])
   for load in (lambda: workdir.check_resumable(config, str(tmp_path),
                                                DATA_KEYS),
                lambda: inference.load_config(str(tmp_path)),
@@ -132,3 +161,56 @@ def test_a_config_with_a_removed_option_loads_only_if_it_was_off(tmp_path,
     with pytest.raises(errors.UserError) as raised:
       load()
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize('z_input', ['sample', 'mean', 'standardized_mean'])
+def test_only_the_z_classifiers_weight_decides_a_refusal(tmp_path, z_input):
+  """loss.z_classifier_input did nothing at loss.z_classifier=0: such a
+  config.json loads whatever input it names; at 0.1 it is refused, naming
+  2930140, the commit before the z classifier was removed."""
+  today, saved = _saved_config()
+  _set(saved, 'loss.z_classifier_input', z_input)
+  assert _loaded(saved, tmp_path) == today
+  _set(saved, 'loss.z_classifier', 0.1)
+  with pytest.raises(errors.UserError) as raised:
+    _loaded(saved, tmp_path)
+  assert str(raised.value) == _refusal(str(tmp_path), 'loss.z_classifier=0.1',
+                                       '2930140')
+
+
+@pytest.mark.parametrize('used,settings,commit', [
+    ((('model.z_mean_dead_zone', 0.5), ('loss.z_independence_floor', 0.1)),
+     'model.z_mean_dead_zone=0.5 (and loss.z_independence_floor=0.1)',
+     'e5fe788'),
+    ((('loss.z_independence_floor', 0.1), ('loss.z_classifier', 0.1)),
+     'loss.z_independence_floor=0.1 (and loss.z_classifier=0.1)',
+     'a commit that has them all (e5fe788 has loss.z_independence_floor, '
+     '2930140 has loss.z_classifier)'),
+])
+def test_a_run_with_several_removed_options_names_a_commit_for_each(
+    tmp_path, used, settings, commit):
+  """One commit when they share it, else which commit has which."""
+  _, saved = _saved_config()
+  for key, value in used:
+    _set(saved, key, value)
+  with pytest.raises(errors.UserError) as raised:
+    _loaded(saved, tmp_path)
+  assert str(raised.value) == _refusal(str(tmp_path), settings, commit)
+
+
+def test_each_removed_option_is_at_the_commit_its_refusal_names():
+  """Its default config there sets it to its off-value (and its settings),
+  where the repository's history is at hand."""
+  assert set(REMOVED_AT) == set(workdir.REMOVED_KEYS)
+  options = {**{k: k for k in workdir.REMOVED_KEYS},
+             **workdir.REMOVED_SETTINGS}
+  for key, option in options.items():
+    off, commit = workdir.REMOVED_KEYS[option]
+    shown = subprocess.run(
+        ['git', '-C', REPO, 'show', f'{commit}:configs/default.py'],
+        capture_output=True, text=True, check=False)
+    if shown.returncode:
+      pytest.skip(f'no commit {commit} here: {shown.stderr.strip()}')
+    assert f'config.{key} = ' in shown.stdout
+    if key == option:
+      assert f'config.{key} = {off!r}\n' in shown.stdout

@@ -257,35 +257,16 @@ def reparameterize(rng: jax.Array, mean: jax.Array,
   return mean + jnp.exp(0.5 * logvar) * eps
 
 
-class ZClassifier(nn.Module):
-  """An identity classifier on z: z (N, z_dim) -> logits (N, num_classes).
-
-  Beyond the paper: an adversary on the code itself (as in Fader networks),
-  since the image-space adversary lets the decoder ignore identity in z rather
-  than z dropping it (docs/RESULTS.md).
-  """
-  num_classes: int
-  hidden: int = 256
-
-  @nn.compact
-  def __call__(self, z):
-    z = nn.relu(nn.Dense(self.hidden)(z))
-    z = nn.relu(nn.Dense(self.hidden)(z))
-    return nn.Dense(self.num_classes)(z)
-
-
 # The image-space adversaries, by config.adversary: each offers
 # init_inputs(x, labels) and real_and_fake(batch, fakes); 'none' has none.
 ADVERSARIES = ('label', 'pair', 'none')
-Z_CLASSIFIER_INPUTS = ('sample', 'mean', 'standardized_mean')
 
 
 class Networks(NamedTuple):
-  """The module definitions (stateless); None for an adversary not used."""
+  """The module definitions (stateless); None for a network not used."""
   encoder: Encoder
   decoder: Decoder
   discriminator: Optional[nn.Module]
-  z_classifier: Optional[ZClassifier]
   s_classifier: Optional[nn.Module] = None  # linear head on s (gen_params)
 
 
@@ -340,8 +321,6 @@ def build_networks(config, num_classes: int) -> Networks:
           m.disc_width, m.disc_dropout, dtype=dtype, weight_grad_chunk=chunk),
       'none': lambda: None,
   }[config.adversary]()
-  z_classifier = (ZClassifier(num_classes)
-                  if config.loss.z_classifier > 0 else None)
   s_classifier = (nn.Dense(num_classes, name='s_classifier')
                   if config.loss.s_classifier > 0 else None)
-  return Networks(encoder, decoder, discriminator, z_classifier, s_classifier)
+  return Networks(encoder, decoder, discriminator, s_classifier)

@@ -30,12 +30,18 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'data_path': None, 'test_classes': 0,
               'model.separate_s_encoder': False, 's_pretrain_steps': 0}
-# Keys of options removed after they lost (docs/RESULTS.md), with the value
-# that turned them off: a config.json with that value loads without them;
-# one with another is refused, naming REMOVED_AT, a commit that has them.
-REMOVED_KEYS = {'model.z_mean_dead_zone': 0.0,
-                'loss.z_independence_floor': 0.0, 'loss.reverse_cycle': 0.0}
-REMOVED_AT = 'e5fe788'
+# Keys of options removed after they lost (docs/RESULTS.md): key -> (the
+# value that turned it off, a commit that still has it). A config.json with
+# that value loads without the key; one with another is refused, naming the
+# commit (each its own: an option's code changes until it is removed).
+REMOVED_KEYS = {'model.z_mean_dead_zone': (0.0, 'e5fe788'),
+                'loss.z_independence_floor': (0.0, 'e5fe788'),
+                'loss.reverse_cycle': (0.0, 'e5fe788'),
+                'loss.z_classifier': (0.0, '2930140')}
+# Settings of a removed option, key -> the option's key in REMOVED_KEYS: they
+# did nothing while it was off, so they are dropped whatever their value and
+# only the option's own value decides a refusal.
+REMOVED_SETTINGS = {'loss.z_classifier_input': 'loss.z_classifier'}
 
 
 def check_writable(workdir: str) -> None:
@@ -94,21 +100,32 @@ def _state_defining(config: dict, data_keys) -> dict:
                  for s in keys) and k not in SCHEDULE_KEYS}
 
 
+def _removed_at(keys) -> str:
+  """What to check out for a run that used the removed options `keys`: their
+  commit if they share one, else which commit has which."""
+  commits = {REMOVED_KEYS[k][1] for k in keys}
+  if len(commits) == 1:
+    return commits.pop()
+  return 'a commit that has them all ({})'.format(', '.join(
+      f'{REMOVED_KEYS[k][1]} has {k}' for k in keys))
+
+
 def _upgraded(saved: dict, workdir: str) -> dict:
   """A saved config (nested dict) as today's code reads it: the keys of
-  ADDED_KEYS it lacks added, those of REMOVED_KEYS dropped; a UserError
-  naming a removed key it has at another value than the one that turned its
-  option off (today's code cannot reproduce that run)."""
+  ADDED_KEYS it lacks added, those of REMOVED_KEYS and REMOVED_SETTINGS
+  dropped; a UserError naming a removed key it has at another value than the
+  one that turned its option off (today's code cannot reproduce that run)."""
   flat = traverse_util.flatten_dict(saved, sep='.')
-  used = [f'{k}={flat[k]!r}' for k, off in REMOVED_KEYS.items()
+  used = [k for k, (off, _) in REMOVED_KEYS.items()
           if k in flat and flat[k] != off]
   if used:
-    more = f' (and {", ".join(used[1:])})' if used[1:] else ''
+    settings = [f'{k}={flat[k]!r}' for k in used]
+    more = f' (and {", ".join(settings[1:])})' if settings[1:] else ''
     raise errors.UserError(
-        f'workdir {workdir!r} was trained with {used[0]}{more}, an option '
+        f'workdir {workdir!r} was trained with {settings[0]}{more}, an option '
         'removed after it lost (docs/RESULTS.md); check out '
-        f'{REMOVED_AT} to resume or evaluate it')
-  for key in REMOVED_KEYS:
+        f'{_removed_at(used)} to resume or evaluate it')
+  for key in (*REMOVED_KEYS, *REMOVED_SETTINGS):
     flat.pop(key, None)
   for key, value in ADDED_KEYS.items():
     flat.setdefault(key, value)

@@ -21,7 +21,7 @@ class TrainState:
   gen_params: Any  # {'encoder': ..., 'decoder': ...}
   gen_opt_state: Any
   batch_stats: Any  # batch norm's running statistics {'encoder', 'decoder'}
-  adv_params: Any  # {'discriminator'?: ..., 'z_classifier'?: ...}
+  adv_params: Any  # {'discriminator'?: ...}
   adv_opt_state: Any
 
 
@@ -67,8 +67,8 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
   return gen, optax.conditionally_mask(adv, in_stage_2)
 
 
-def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
-               z_dim: int) -> TrainState:
+def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape,
+               rng) -> TrainState:
   """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit."""
   x = jnp.zeros((2,) + tuple(image_shape), jnp.float32)
   labels = jnp.zeros((2,), jnp.int32)
@@ -80,9 +80,6 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape, rng,
     adv_params['discriminator'] = networks.discriminator.init(
         rngs[2], *networks.discriminator.init_inputs(x, labels),
         train=False)['params']
-  if networks.z_classifier is not None:
-    adv_params['z_classifier'] = networks.z_classifier.init(
-        rngs[3], jnp.zeros((2, z_dim)))['params']
   gen_params = {'encoder': enc['params'], 'decoder': dec['params']}
   if networks.s_classifier is not None:
     gen_params['s_classifier'] = networks.s_classifier.init(
@@ -128,8 +125,7 @@ class Setup:
     """jit(init_state), its state replicated over the mesh: rng -> state."""
     return jax.jit(
         functools.partial(init_state, self.networks, self.gen_tx,
-                          self.adv_tx, self.image_shape,
-                          z_dim=self.config.model.z_dim),
+                          self.adv_tx, self.image_shape),
         out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:

@@ -20,7 +20,7 @@ from dvae_jax.training import numerics, terms as terms_lib
 from dvae_jax.training.terms import FAKES, S_GROUPS, Z_GROUPS  # noqa: F401
 
 
-def _forward(gen_params, state, batch, networks, loss_config, rng):
+def _forward(gen_params, state, batch, networks, rng):
   """The paper's forward pass: encode the three groups, decode the seven
   (s, z) pairs of S_GROUPS, Z_GROUPS as one batch. -> (terms.Forward, the
   encoder's and decoder's updated batch stats)."""
@@ -50,8 +50,7 @@ def _forward(gen_params, state, batch, networks, loss_config, rng):
       images=images, labels=batch['labels'], s=s, z=z,
       z_mean=grouped(z_mean), z_logvar=grouped(z_logvar),
       decoded=decoded.reshape((b, len(S_GROUPS)) + images.shape[2:]),
-      gen_params=gen_params, adv_params=state.adv_params, networks=networks,
-      loss_config=loss_config)
+      gen_params=gen_params, networks=networks)
   return forward, {'encoder': enc_stats, 'decoder': dec_stats}
 
 
@@ -92,7 +91,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
   kl_weight = w.kl / (config.image_size**2 * config.channels)
 
   def generator_loss(gen_params):
-    f, batch_stats = _forward(gen_params, state, batch, networks, w, z_rng)
+    f, batch_stats = _forward(gen_params, state, batch, networks, z_rng)
     flat = models.flatten_groups
     terms = {
         'reconstruction': losses.reconstruction_loss(
@@ -114,8 +113,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       terms[term.name] = term.loss(f)
       total += w[term.weight_key] * terms[term.name]
     terms['generator_total'] = total
-    extras = {'fakes': f.fakes, 'z': flat(f.z), 'z_mean': flat(f.z_mean),
-              'batch_stats': batch_stats}
+    extras = {'fakes': f.fakes, 'batch_stats': batch_stats}
     return total, (terms, extras)
 
   (_, (terms, extras)), gen_grads = jax.value_and_grad(
@@ -124,10 +122,6 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
                                       state.gen_params)
 
   fakes = jax.lax.stop_gradient(extras['fakes'])
-  inputs = terms_lib.AdversaryInputs(
-      batch=batch, z=jax.lax.stop_gradient(extras['z']),
-      z_mean=jax.lax.stop_gradient(extras['z_mean']), fakes=fakes,
-      rng=adv_d_rng, networks=networks, loss_config=w)
 
   def adversary_loss(adv_params):
     adv_terms = {}
@@ -140,11 +134,6 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       adv_terms['discriminator_accuracy'] = 0.5 * (
           jnp.mean(real > 0) + jnp.mean(fake < 0))
       total += adv_terms['discriminator']
-    for term in terms_lib.active(w):  # the terms' own adversaries
-      if term.train_adversary is not None:
-        loss, metrics = term.train_adversary(inputs, adv_params)
-        adv_terms.update(metrics)
-        total += loss
     return total, adv_terms
 
   (_, adv_terms), adv_grads = jax.value_and_grad(
