@@ -95,42 +95,51 @@ def _nearest(query: np.ndarray, gallery: np.ndarray) -> int:
   return int(np.argmin(np.sum(np.square(gallery - query), axis=1)))
 
 
-def retrievals(images, labels, factors, pairs: Pairs,
-               swapped: np.ndarray, factor_names=()) -> dict:
-  """Pose and identity retrieval of the swaps (n, H, W, C), with chance.
+def retrievals(images, labels, factors, pairs: Pairs, queries,
+               factor_names=()) -> list:
+  """Pose and identity retrieval of each set of queries (n, H, W, C) (the
+  swaps, the reconstructions), with chance; one dict per set, the galleries
+  built once for all.
 
   Keys: pose, pose_chance (all nuisances equal to b's), identity,
   identity_chance; with two or more factor_names (F,), pose/<name> and
   pose_chance/<name> (that nuisance alone equal to b's).
   """
-  flat, query = _flat(images), _flat(swapped)
+  flat = _flat(images)
+  queries = [_flat(q) for q in queries]
   pose = _pose_ids(factors)
   by_label = {k: np.flatnonzero(labels == k) for k in np.unique(labels)}
   by_pose = {k: np.flatnonzero(pose == k) for k in np.unique(pose)}
-  num_f = factors.shape[1]
-  hits = np.zeros((len(pairs.a), num_f + 1))  # exact, then each nuisance
-  chance = np.zeros_like(hits)
-  id_hits, id_chance = np.zeros(len(pairs.a)), np.zeros(len(pairs.a))
+  n, num_f = len(pairs.a), factors.shape[1]
+  hits = np.zeros((len(queries), n, num_f + 1))  # exact, then each nuisance
+  chance = np.zeros((n, num_f + 1))
+  id_hits, id_chance = np.zeros((len(queries), n)), np.zeros(n)
   for i, (a, b) in enumerate(zip(pairs.a, pairs.b)):
-    # Pose: among a's images, which is the swap nearest to?
-    gallery = by_label[labels[a]]
-    same = factors[gallery] == factors[b]  # (G, F)
+    # Pose: among a's images, which is the query nearest to?
+    pose_gallery = by_label[labels[a]]
+    same = factors[pose_gallery] == factors[b]  # (G, F)
     match = np.concatenate([same.all(1, keepdims=True), same], 1)
-    hits[i] = match[_nearest(query[i], flat[gallery])]
     chance[i] = match.mean(0)
     # Identity: among the other identities at b's pose, is it a?
-    gallery = by_pose[pose[b]]
-    gallery = gallery[labels[gallery] != labels[b]]
-    is_a = labels[gallery] == labels[a]
-    id_hits[i] = is_a[_nearest(query[i], flat[gallery])]
+    id_gallery = by_pose[pose[b]]
+    id_gallery = id_gallery[labels[id_gallery] != labels[b]]
+    is_a = labels[id_gallery] == labels[a]
     id_chance[i] = is_a.mean()
-  out = {'pose': hits[:, 0].mean(), 'pose_chance': chance[:, 0].mean(),
-         'identity': id_hits.mean(), 'identity_chance': id_chance.mean()}
-  if len(factor_names) > 1:  # one nuisance at a time, where there are several
-    for j, name in enumerate(factor_names):
-      out[f'pose/{name}'] = hits[:, j + 1].mean()
-      out[f'pose_chance/{name}'] = chance[:, j + 1].mean()
-  return {k: float(v) for k, v in out.items()}
+    for q, query in enumerate(queries):
+      hits[q, i] = match[_nearest(query[i], flat[pose_gallery])]
+      id_hits[q, i] = is_a[_nearest(query[i], flat[id_gallery])]
+  out = []
+  for q in range(len(queries)):
+    scores = {'pose': hits[q, :, 0].mean(),
+              'pose_chance': chance[:, 0].mean(),
+              'identity': id_hits[q].mean(),
+              'identity_chance': id_chance.mean()}
+    if len(factor_names) > 1:  # one nuisance at a time, where there are several
+      for j, name in enumerate(factor_names):
+        scores[f'pose/{name}'] = hits[q, :, j + 1].mean()
+        scores[f'pose_chance/{name}'] = chance[:, j + 1].mean()
+    out.append({k: float(v) for k, v in scores.items()})
+  return out
 
 
 def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
@@ -152,8 +161,9 @@ def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
     out[f'ssim/{name}'] = ssim(x, truth)
   out['score'] = analogy_score(out['mse/swap'], out['mse/copy_s'],
                                out['mse/copy_z'], out['mse/reconstruction'])
-  out.update(retrievals(images, labels, factors, pairs, swapped, factor_names))
-  ceiling = retrievals(images, labels, factors, pairs, reconstructed)
+  of_swaps, ceiling = retrievals(images, labels, factors, pairs,
+                                (swapped, reconstructed), factor_names)
+  out.update(of_swaps)
   out['reconstruction_pose'] = ceiling['pose']
   out['reconstruction_identity'] = ceiling['identity']
   out['pairs'] = len(pairs.a)
