@@ -31,8 +31,9 @@ S_ENCODER_PARAMS = (('encoder', 's_trunk'), ('encoder', 's_head'),
                     ('s_classifier',))
 
 
-def _stage_of(gen_params) -> Any:
-  """'s' for the leaves under S_ENCODER_PARAMS, 'rest' for the others."""
+def stage_labels(gen_params) -> Any:
+  """gen_params' tree with 's' for the leaves under S_ENCODER_PARAMS, 'rest'
+  for the others: which stage of the two-step method trains each."""
   def label(path, _):
     keys = tuple(p.key for p in path)
     return 's' if any(keys[:len(p)] == p for p in S_ENCODER_PARAMS) else 'rest'
@@ -48,7 +49,7 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
   classifier move (stage 1: s learns the labels); from step N on they stay
   as they are and everything else trains (stage 2). Each part's Adam counts
   only its own steps (optax.conditionally_mask keeps a masked part's state).
-  Two simplifications, measured in docs/RESULTS.md's runs: a stage-1 step
+  Two simplifications: a stage-1 step
   costs a whole step (the masked parts' gradients are computed, then
   dropped), and the fixed s encoder's batch norm still normalizes by the
   batch in training and updates its running statistics, as every other
@@ -63,7 +64,7 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
   in_stage_2 = lambda count: count >= stage_1
   gen = optax.multi_transform(
       {'s': optax.conditionally_mask(gen, in_stage_1),
-       'rest': optax.conditionally_mask(gen, in_stage_2)}, _stage_of)
+       'rest': optax.conditionally_mask(gen, in_stage_2)}, stage_labels)
   return gen, optax.conditionally_mask(adv, in_stage_2)
 
 
