@@ -115,7 +115,7 @@ RULES = (
     Rule('model.separate_s_encoder',
          'True or False, and True only with loss.s_classifier > 0',
          lambda v, c: isinstance(v, bool) and (
-             not v or _get(c, 'loss.s_classifier') not in (_MISSING, 0, 0.0)),
+             not v or _get(c, 'loss.s_classifier') not in (_MISSING, 0)),
          'False, or set --config.loss.s_classifier > 0'),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
     _number('learning_rate', '> 0', lambda v: v > 0),
