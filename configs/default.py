@@ -3,6 +3,9 @@
 `--config=configs/default.py` trains for about 15 minutes on 2 CPU cores.
 Variants, comma-separated after a colon (every dataset config takes them):
 - `:tiny`, a seconds-long run for tests;
+- `:paper`, the paper's method as the authors' code runs it: what every
+  config trains when no method is named, except Sprites', whose default is
+  `:two_step` (METHODS, below);
 - `:improved`, the paper's method plus the three terms that split identity
   from z best in docs/RESULTS.md (a classifier on s, the label dependence of
   the z means, a 10x KL weight);
@@ -16,7 +19,9 @@ github.com/MichaelMathieu/factors-variation).
 import ml_collections
 
 
-VARIANTS = ('tiny', 'improved', 'two_step', 'long')
+VARIANTS = ('tiny', 'paper', 'improved', 'two_step', 'long')
+# The variants that name a method; at most one per config.
+METHODS = ('paper', 'improved', 'two_step')
 
 
 def variants(variant: str) -> frozenset:
@@ -26,7 +31,19 @@ def variants(variant: str) -> frozenset:
   if unknown:
     raise ValueError(f'unknown variant {unknown[0]!r} of the config; use '
                      f'any of {VARIANTS}, comma-separated, or nothing')
+  methods = sorted(words & set(METHODS))
+  if len(methods) > 1:
+    raise ValueError(f'variants {methods[0]!r} and {methods[1]!r} name two '
+                     f'methods; use at most one of {METHODS}')
   return words
+
+
+def with_method(variant: str, method: str) -> str:
+  """`variant` with `method` (one of METHODS) added unless it names one:
+  how a dataset config sets its own default method."""
+  if variants(variant) & set(METHODS):
+    return variant
+  return ','.join(w for w in (variant, method) if w.strip())
 
 
 def get_config(variant: str = '') -> ml_collections.ConfigDict:

@@ -58,8 +58,12 @@ def test_cli_user_error_is_one_line(run_main, tmp_path, glyphs_data_dir):
      '--config=configs/default.py'),
     (['--config=configs/default.py:huge'],
      "error: the config file failed: ValueError: unknown variant 'huge' of "
-     "the config; use any of ('tiny', 'improved', 'two_step', 'long'), "
-     'comma-separated, or nothing'),
+     "the config; use any of ('tiny', 'paper', 'improved', 'two_step', "
+     "'long'), comma-separated, or nothing"),
+    (['--config=configs/sprites.py:paper,two_step'],
+     "error: the config file failed: ValueError: variants 'paper' and "
+     "'two_step' name two methods; use at most one of ('paper', 'improved', "
+     "'two_step')"),
 ])
 def test_cli_bad_flags_are_one_line(tmp_path, args, message):
   result = _run('--config=configs/default.py:tiny', f'--workdir={tmp_path}',

@@ -158,9 +158,11 @@ def test_factors_reach_the_pipeline(built):
 
 def test_trains_a_few_steps(built, tmp_path):
   config = built[0].copy_and_resolve_references()
-  config.num_train_steps = 2
+  # The default method, :two_step: 2 steps of each stage.
+  assert config.s_pretrain_steps == 2
+  config.num_train_steps = 4
   summary = train.train_and_evaluate(config, str(tmp_path))
-  assert summary['step'] == 2 and summary['num_identities'] == len(TRAIN)
+  assert summary['step'] == 4 and summary['num_identities'] == len(TRAIN)
 
 
 def test_missing_and_offline_is_one_clear_error(tmp_path, monkeypatch):
