@@ -63,6 +63,8 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
+    ('loss.z_adversary', -0.1, 'a finite number >= 0'),
+    ('z_adversary_steps', 0, 'an integer >= 1'),
     # loss.s_classifier is 0 here: a separate s encoder would learn nothing.
     ('model.separate_s_encoder', True,
      'True or False, and True only with loss.s_classifier > 0'),

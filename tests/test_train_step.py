@@ -4,6 +4,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from configs import default
@@ -240,3 +241,135 @@ def test_two_step_method_trains_s_by_the_labels_alone_then_the_rest():
   for key, g in grads.items():
     expected = s0[key] - config.learning_rate * g / (np.abs(g) + 1e-8)
     np.testing.assert_allclose(s1[key], expected, atol=1e-6, err_msg=key)
+
+
+def _z_adversary_setup(adversary='label', steps=3, weight=0.1,
+                       two_step=False):
+  """(config, Setup) of the tiny config on one device with the identity
+  classifier on z at `weight`, making `steps` updates per step (0 only
+  here, past the config rules: no update of its own); two_step: the
+  two-step method's s, its stage 1 two steps long."""
+  config = default.get_config('two_step,tiny' if two_step else 'tiny')
+  config.adversary = adversary
+  config.loss.z_adversary = weight
+  config.z_adversary_steps = steps
+  return config, state_lib.Setup.create(
+      config, NUM_CLASSES, parallel.make_mesh(jax.devices()[:1]))
+
+
+def _z_means(networks, state, batch):
+  """The z means of the step's forward pass, (B*3, z_dim), by hand."""
+  (_, z_mean, _), _ = networks.encoder.apply(
+      {'params': state.gen_params['encoder'],
+       'batch_stats': state.batch_stats['encoder']},
+      batch['images'].reshape((-1, 32, 32, 3)), train=True,
+      mutable=['batch_stats'])
+  return np.asarray(z_mean)
+
+
+def _mlp_logits(params, x):
+  """ZAdversary's logits by hand: three ReLU layers of 64, a linear head."""
+  for name in ('Dense_0', 'Dense_1', 'Dense_2', 'Dense_3'):
+    x = x @ np.asarray(params[name]['kernel']) + np.asarray(
+        params[name]['bias'])
+    if name != 'Dense_3':
+      x = np.maximum(x, 0.0)
+  return x
+
+
+def test_z_adversary_term_and_its_k_adam_updates_by_hand():
+  """The generator's z_confusion is the cross-entropy of the classifier's
+  softmax on the step's z means against uniform; the classifier then makes
+  exactly K Adam updates of its own on their cross-entropy with the labels,
+  and D's Adam makes one."""
+  config, setup = _z_adversary_setup(steps=3, weight=0.1)
+  networks = setup.networks
+  state = jax.device_get(setup.init())
+  z_params = state.adv_params['z_adversary']
+  assert [z_params[f'Dense_{i}']['kernel'].shape for i in range(4)] == [
+      (config.model.z_dim, 64), (64, 64), (64, 64), (64, NUM_CLASSES)]
+  batch = _batch(config)
+  labels = batch['labels'].reshape(-1)
+  z_mean = _z_means(networks, state, batch)
+
+  logits = _mlp_logits(z_params, z_mean)
+  log_p = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+  confusion = -np.mean(log_p)
+  ce = -np.mean(log_p[np.arange(len(labels)), labels])
+  accuracy = np.mean(np.argmax(logits, -1) == labels)
+
+  # K Adam updates of the classifier alone, by optax, on the same codes.
+  tx = optax.adam(config.disc_learning_rate, b1=config.b1)
+  opt_state = tx.init(z_params)
+  expected = z_params
+
+  def cross_entropy(p):
+    return losses.classification_loss(
+        networks.z_adversary.apply({'params': p}, z_mean), labels)
+
+  for _ in range(3):
+    updates, opt_state = tx.update(jax.grad(cross_entropy)(expected),
+                                   opt_state, expected)
+    expected = optax.apply_updates(expected, updates)
+
+  new_state, metrics = setup.train_step()(
+      setup.init(), parallel.global_batch(batch, setup.mesh))
+  new_state = jax.device_get(new_state)
+  np.testing.assert_allclose(metrics['z_confusion'], confusion, rtol=1e-5)
+  # Reported before the updates: the classifier the generator faced.
+  np.testing.assert_allclose(metrics['z_adversary'], ce, rtol=1e-5)
+  np.testing.assert_allclose(metrics['z_adversary_accuracy'], accuracy)
+  w = config.loss
+  rest = (metrics['generator_total'] - metrics['reconstruction'] *
+          w.reconstruction - metrics['swap'] * w.swap - metrics['kl'] * w.kl /
+          (32 * 32 * 3) - metrics['adversarial'] * w.adversarial)
+  np.testing.assert_allclose(rest, 0.1 * confusion, rtol=1e-4, atol=1e-6)
+
+  got = new_state.adv_params['z_adversary']
+  for key, value in _leaves(expected).items():
+    np.testing.assert_allclose(_leaves(got)[key], value, rtol=1e-5,
+                               atol=1e-7, err_msg=str(key))
+  # Each Adam counts its own updates: K for the classifier, 1 for D.
+  z_adam, image_adam = (new_state.adv_opt_state[k][0]
+                        for k in ('z_adversary', 'image'))
+  assert int(z_adam.count) == 3 and int(image_adam.count) == 1
+  assert set(new_state.adv_params) == {'discriminator', 'z_adversary'}
+
+
+def test_no_gradient_of_the_confusion_reaches_the_z_adversary():
+  """With no update of its own (0 steps, below the rules' 1), the
+  classifier on z leaves the step as it came: the generator's update,
+  whose z_confusion term reads it, does not move it; the encoder's z head,
+  which the term does reach, moves."""
+  config, setup = _z_adversary_setup('none', steps=0, weight=10.0)
+  before = jax.device_get(setup.init())
+  after, metrics = setup.train_step()(
+      setup.init(), parallel.global_batch(_batch(config), setup.mesh))
+  after = jax.device_get(after)
+  assert float(metrics['z_confusion']) > 0
+  jax.tree.map(np.testing.assert_array_equal,
+               before.adv_params['z_adversary'],
+               after.adv_params['z_adversary'])
+  assert int(after.adv_opt_state['z_adversary'][0].count) == 0
+  assert not np.array_equal(
+      before.gen_params['encoder']['z_mean_head']['kernel'],
+      after.gen_params['encoder']['z_mean_head']['kernel'])
+
+
+def test_z_adversary_waits_for_the_two_step_methods_stage_2():
+  """In stage 1 (s alone) the classifier on z makes no update, as D; from
+  stage 2 on it makes K per step, counted by its own Adam."""
+  config, setup = _z_adversary_setup(steps=3, two_step=True)
+  assert config.s_pretrain_steps == 2
+  step, state = setup.train_step(), setup.init()
+  states = [jax.device_get(state)]
+  for seed in range(3):
+    state, _ = step(state, parallel.global_batch(_batch(config, seed),
+                                                  setup.mesh))
+    states.append(jax.device_get(state))
+  z = [_leaves(s.adv_params['z_adversary']) for s in states]
+  assert all(np.array_equal(z[0][k], z[2][k]) for k in z[0])
+  assert all(not np.array_equal(z[2][k], z[3][k]) for k in z[0])
+  counts = [int(s.adv_opt_state['z_adversary'].inner_state[0].count)
+            for s in states]
+  assert counts == [0, 0, 0, 3]

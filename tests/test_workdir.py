@@ -81,19 +81,23 @@ def test_resume_on_other_data_is_refused_naming_the_key(tmp_path):
 
 
 def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
-  """A config.json from before loss.s_classifier and loss.z_independence:
-  it loads with the values that reproduce its training and resumes under
-  today's default config. A loss weight is no key of the state, not even
-  one that adds a network: the checkpoints' shapes refuse that
-  (tests/test_train.py)."""
+  """A config.json from before loss.s_classifier, loss.z_independence and
+  the z adversary: it loads with the values that reproduce its training and
+  resumes under today's default config. A loss weight is no key of the
+  state, not even one that adds a network: the checkpoints' shapes refuse
+  that (tests/test_train.py)."""
   from dvae_jax.evaluation import inference
   config = default.get_config('tiny')
   saved = json.loads(config.to_json_best_effort())
   del saved['loss']['s_classifier'], saved['loss']['z_independence']
+  del saved['loss']['z_adversary'], saved['z_adversary_steps']
   del saved['data_path'], saved['test_classes']
   workdir.write_json(str(tmp_path / workdir.CONFIG), saved)
   loaded = inference.load_config(str(tmp_path))
   assert loaded.loss.s_classifier == 0 and loaded.loss.z_independence == 0
+  assert loaded.loss.z_adversary == 0 and loaded.z_adversary_steps == 16
+  assert json.loads(loaded.to_json_best_effort()) == json.loads(
+      config.to_json_best_effort())
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
   config.loss.z_independence = 1.0  # a loss weight: the state is the same
   workdir.check_resumable(config, str(tmp_path), DATA_KEYS)
