@@ -108,7 +108,7 @@ def test_a_config_written_before_the_added_keys_loads_and_resumes(tmp_path):
 # The commit each removed option's refusal names: one that still has it.
 REMOVED_AT = {'model.z_mean_dead_zone': 'e5fe788',
               'loss.z_independence_floor': 'e5fe788',
-              'loss.reverse_cycle': 'e5fe788',
+              'loss.reverse_cycle': '92d12fe',
               'loss.z_classifier': '2930140'}
 
 

@@ -37,7 +37,7 @@ ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
 # commit (each its own: an option's code changes until it is removed).
 REMOVED_KEYS = {'model.z_mean_dead_zone': (0.0, 'e5fe788'),
                 'loss.z_independence_floor': (0.0, 'e5fe788'),
-                'loss.reverse_cycle': (0.0, 'e5fe788'),
+                'loss.reverse_cycle': (0.0, '92d12fe'),
                 'loss.z_classifier': (0.0, '2930140')}
 # Settings of a removed option, key -> the option's key in REMOVED_KEYS: they
 # did nothing while it was off, so they are dropped whatever their value and
