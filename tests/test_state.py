@@ -37,3 +37,57 @@ def test_init_is_a_function_of_the_seed():
   jax.tree.map(np.testing.assert_array_equal, a.gen_params, b.gen_params)
   assert not np.array_equal(a.gen_params['encoder']['s_head']['kernel'],
                             c.gen_params['encoder']['s_head']['kernel'])
+
+
+def _learning_rates(tx, params, steps):
+  """The learning rate of each leaf at each of `steps` updates by tx, read
+  off Adam's first-moment-normalized step: with the same gradient (ones)
+  every update, Adam's direction is exactly 1 per coordinate (m_hat = g,
+  v_hat = g^2), so each update is -lr (to Adam's eps)."""
+  grads = jax.tree.map(np.ones_like, params)
+  opt_state, rates = tx.init(params), []
+  for _ in range(steps):
+    updates, opt_state = tx.update(grads, opt_state, params)
+    rates.append(jax.tree.map(lambda u: float(-np.mean(u)), updates))
+  return rates
+
+
+def test_learning_rates_decay_linearly_over_the_last_steps_of_stage_2():
+  config = default.get_config('tiny')
+  config.learning_rate, config.disc_learning_rate = 0.1, 0.2
+  config.num_train_steps, config.lr_decay_steps = 6, 3
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  params = {'w': np.zeros(3, np.float32)}
+  np.testing.assert_allclose(
+      [r['w'] for r in _learning_rates(gen_tx, params, 6)],
+      [0.1, 0.1, 0.1, 0.1, 0.2 / 3, 0.1 / 3], rtol=1e-5)
+  np.testing.assert_allclose(
+      [r['w'] for r in _learning_rates(adv_tx, params, 6)],
+      [0.2, 0.2, 0.2, 0.2, 0.4 / 3, 0.2 / 3], rtol=1e-5)
+  # With the two-step method's stages (2 + 4 steps) the decay counts stage
+  # 2's own updates; s's stage keeps its rate.
+  config.model.separate_s_encoder, config.s_pretrain_steps = True, 2
+  gen_tx, adv_tx = state_lib.build_optimizers(config)
+  params = {'encoder': {'s_head': np.zeros(2, np.float32),
+                        'z_head': np.zeros(2, np.float32)}}
+  rates = _learning_rates(gen_tx, params, 6)
+  np.testing.assert_allclose([r['encoder']['s_head'] for r in rates],
+                             [0.1, 0.1, 0, 0, 0, 0], rtol=1e-5)
+  np.testing.assert_allclose([r['encoder']['z_head'] for r in rates],
+                             [0, 0, 0.1, 0.1, 0.2 / 3, 0.1 / 3],
+                             rtol=1e-5, atol=1e-7)
+  rates = _learning_rates(adv_tx, {'w': np.zeros(3, np.float32)}, 6)
+  np.testing.assert_allclose([r['w'] for r in rates],
+                             [0, 0, 0.2, 0.2, 0.4 / 3, 0.2 / 3],
+                             rtol=1e-5, atol=1e-7)
+
+
+def test_without_decay_the_learning_rates_are_constant():
+  config = default.get_config('two_step,tiny')
+  gen_tx, _ = state_lib.build_optimizers(config)
+  params = {'encoder': {'s_head': np.zeros(2, np.float32),
+                        'z_head': np.zeros(2, np.float32)}}
+  rates = _learning_rates(gen_tx, params, 6)
+  lr = config.learning_rate
+  np.testing.assert_allclose([r['encoder']['z_head'] for r in rates],
+                             [0, 0, lr, lr, lr, lr], rtol=1e-5)
