@@ -121,12 +121,6 @@ def _losses(config) -> None:
   # Beyond the paper: the label dependence (normalized HSIC) of the z means,
   # so that z holds no identity a probe could read (model/losses.py).
   config.loss.z_independence = 0.0
-  # Beyond the paper: the two-step method's stage 2 (Hadad et al. 2018): an
-  # identity classifier on the z means (an MLP, model/networks.py ZAdversary)
-  # trained to name the identity, which the encoder must confuse (the
-  # cross-entropy of its softmax against uniform); the weight of that term,
-  # 0 for none (z_adversary_steps: its updates per step).
-  config.loss.z_adversary = 0.0
 
 
 def _schedule(config) -> None:
@@ -144,12 +138,6 @@ def _schedule(config) -> None:
   # classifier, which then stay fixed while the rest trains (the two-step
   # method's stages, training/state.py); 0 trains all from the start.
   config.s_pretrain_steps = 0
-  # With loss.z_adversary > 0: the identity classifier on z makes this many
-  # Adam updates (disc_learning_rate, b1) per step, on the step's z means;
-  # Hadad et al.'s stage 2 makes about 16 per encoder update, so that it
-  # keeps up with the encoder (with one per step it sat at chance while z was
-  # emptied: docs/RESULTS.md, the z classifier at 2930140).
-  config.z_adversary_steps = 16
   # On a NaN/Inf loss or gradient: False stops training (the newest checkpoint
   # is finite), True keeps the old state for that step and carries on.
   config.skip_nonfinite_updates = False

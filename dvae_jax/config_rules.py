@@ -118,7 +118,6 @@ RULES = (
              not v or _get(c, 'loss.s_classifier') not in (_MISSING, 0)),
          'False, or set --config.loss.s_classifier > 0'),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
-    _number('loss.z_adversary', '>= 0', lambda v: v >= 0),
     _number('learning_rate', '> 0', lambda v: v > 0),
     _number('disc_learning_rate', '> 0', lambda v: v > 0),
     _number('b1', 'in [0, 1)', lambda v: 0 <= v < 1),
@@ -129,7 +128,6 @@ RULES = (
              _get(c, 'model.separate_s_encoder') is True and
              v < _get(c, 'num_train_steps'))),
          '0, or a smaller number with --config.model.separate_s_encoder=True'),
-    _int_at_least('z_adversary_steps', 1),
     Rule('lr_decay_steps', 'an integer >= 0, at most num_train_steps - '
          's_pretrain_steps (the steps after stage 1)',
          lambda v, c: _is_int(v) and 0 <= v <= (

@@ -63,8 +63,6 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
-    ('loss.z_adversary', -0.1, 'a finite number >= 0'),
-    ('z_adversary_steps', 0, 'an integer >= 1'),
     ('lr_decay_steps', 7, 'an integer >= 0, at most num_train_steps - '
      's_pretrain_steps'),
     # loss.s_classifier is 0 here: a separate s encoder would learn nothing.

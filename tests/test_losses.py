@@ -66,21 +66,6 @@ def test_classification_loss():
       pytest.approx(math.log(4.0), rel=1e-5))
 
 
-def test_confusion_loss_is_the_cross_entropy_against_uniform():
-  # Softmax (1/2, 1/4, 1/4): the mean of -log p is (log 2 + 2 log 4) / 3;
-  # softmax (1/3, 1/3, 1/3) gives its floor, log 3.
-  logits = jnp.log(jnp.array([[0.5, 0.25, 0.25], [1.0, 1.0, 1.0]]))
-  row_0 = (math.log(2) + 2 * math.log(4)) / 3
-  assert float(losses.classifier_confusion_loss(logits[:1])) == pytest.approx(
-      row_0, rel=1e-6)
-  assert float(losses.classifier_confusion_loss(logits)) == pytest.approx(
-      (row_0 + math.log(3)) / 2, rel=1e-6)
-  # Shifting a row's logits changes no probability.
-  np.testing.assert_allclose(losses.classifier_confusion_loss(logits + 7.0),
-                             losses.classifier_confusion_loss(logits),
-                             rtol=1e-6)
-
-
 def test_label_dependence_is_one_when_codes_are_the_labels():
   # Codes -1, -1, 1, 1 (already standardized) and labels 0, 0, 1, 1: the
   # kernel is c*J + (1-c)*L with L the same-label matrix, and centering

@@ -13,7 +13,6 @@ def test_abstract_state_is_the_init_state_without_values():
   tree, shapes, dtypes and shardings."""
   config = default.get_config('tiny')
   config.loss.s_classifier = 1.0
-  config.loss.z_adversary = 0.1
   setup = state_lib.Setup.create(config, 5, parallel.make_mesh())
   abstract, state = setup.abstract_state(), setup.init()
   assert (jax.tree.structure(abstract) == jax.tree.structure(state))
@@ -22,9 +21,6 @@ def test_abstract_state_is_the_init_state_without_values():
     assert a.sharding.is_equivalent_to(x.sharding, x.ndim)
   head = state.gen_params['s_classifier']['kernel']
   assert head.shape[-1] == 5  # the class count sizes the s classifier
-  head = state.adv_params['z_adversary']['Dense_3']['kernel']
-  assert head.shape == (64, 5)  # and the identity classifier on z
-  assert set(state.adv_opt_state) == {'image', 'z_adversary'}
 
 
 def test_init_is_a_function_of_the_seed():

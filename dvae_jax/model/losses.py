@@ -56,17 +56,6 @@ def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array,
                 bce_with_logits(fake_logits, 0.0))
 
 
-def classifier_confusion_loss(logits: jax.Array) -> jax.Array:
-  """Cross-entropy of the softmax of logits (N, K) against the uniform
-  distribution over K, mean over N: -mean_n mean_k log p_nk.
-
-  The encoder minimizes it so that an identity classifier on z learns nothing
-  (maximal confusion, as in domain-confusion losses); its floor is log K,
-  reached where the classifier's softmax is uniform.
-  """
-  return -jnp.mean(jnp.mean(jax.nn.log_softmax(logits), axis=-1))
-
-
 def classification_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """Softmax cross-entropy of logits (N, K) against integer labels (N,)."""
   return jnp.mean(

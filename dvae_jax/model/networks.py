@@ -1,7 +1,5 @@
 """The networks of Mathieu et al. (2016): encoder, decoder and two discriminators.
 
-Beyond the paper: the two-step method's identity classifier on z (ZAdversary).
-
 Pure Flax linen modules; they know nothing of data, losses or optimizers.
 Images are NHWC in [-1, 1]; the spatial size must be a multiple of 8 (three
 stride-2 stages bring it to size/8, 4x4 for the paper's 32x32).
@@ -259,26 +257,6 @@ def reparameterize(rng: jax.Array, mean: jax.Array,
   return mean + jnp.exp(0.5 * logvar) * eps
 
 
-class ZAdversary(nn.Module):
-  """An identity classifier on the z means: (N, z_dim) -> logits (N,
-  num_classes); the adversary of the two-step method's stage 2 (Hadad et al.
-  2018): an MLP of three hidden layers of 64 with ReLU.
-
-  Theirs has batch norm in its hidden layers; this one has none, so that it
-  needs no second set of running statistics beside the encoder's and
-  decoder's (the state's batch_stats) and its several updates per step stay
-  plain Adam steps on one function.
-  """
-  num_classes: int
-  hidden: Tuple[int, ...] = (64, 64, 64)
-
-  @nn.compact
-  def __call__(self, z):
-    for width in self.hidden:
-      z = nn.relu(nn.Dense(width)(z))
-    return nn.Dense(self.num_classes)(z)
-
-
 # The image-space adversaries, by config.adversary: each offers
 # init_inputs(x, labels) and real_and_fake(batch, fakes); 'none' has none.
 ADVERSARIES = ('label', 'pair', 'none')
@@ -290,8 +268,6 @@ class Networks(NamedTuple):
   decoder: Decoder
   discriminator: Optional[nn.Module]
   s_classifier: Optional[nn.Module] = None  # linear head on s (gen_params)
-  # identity classifier on the z means (adv_params['z_adversary'])
-  z_adversary: Optional[ZAdversary] = None
 
 
 def weight_grad_chunk(configured: Optional[int]) -> int:
@@ -347,6 +323,4 @@ def build_networks(config, num_classes: int) -> Networks:
   }[config.adversary]()
   s_classifier = (nn.Dense(num_classes, name='s_classifier')
                   if config.loss.s_classifier > 0 else None)
-  z_adversary = (ZAdversary(num_classes)
-                 if config.loss.z_adversary > 0 else None)
-  return Networks(encoder, decoder, discriminator, s_classifier, z_adversary)
+  return Networks(encoder, decoder, discriminator, s_classifier)

@@ -28,7 +28,7 @@ def _mean_metrics(history) -> dict:
 
 # The losses of the console's progress line (all go to TensorBoard).
 PROGRESS_KEYS = ('reconstruction', 'swap', 'kl', 'adversarial',
-                 'discriminator', 'z_adversary')
+                 'discriminator')
 
 
 def _progress_line(done: int, total: int, scalars: dict) -> str:

@@ -2,7 +2,7 @@
 optimizers, mesh, and the state's init, shape and step."""
 import dataclasses
 import functools
-from typing import Any, Optional, Tuple
+from typing import Any, Tuple
 
 import flax
 import jax
@@ -21,9 +21,7 @@ class TrainState:
   gen_params: Any  # {'encoder': ..., 'decoder': ...}
   gen_opt_state: Any
   batch_stats: Any  # batch norm's running statistics {'encoder', 'decoder'}
-  adv_params: Any  # {'discriminator'?: ..., 'z_adversary'?: ...}
-  # Without a z adversary, the image adversary's Adam state; with one,
-  # {'image': that, 'z_adversary': the z adversary's} (step.split_adversaries)
+  adv_params: Any  # {'discriminator'?: ...}
   adv_opt_state: Any
 
 
@@ -90,26 +88,9 @@ def _decaying(base: float, updates: int, decay_steps: int):
   return lambda count: base * jnp.clip((updates - count) / decay_steps, 0, 1)
 
 
-def build_z_adversary_optimizer(
-    config) -> Optional[optax.GradientTransformation]:
-  """The identity classifier on z's own Adam (disc_learning_rate, b1), None
-  without it (loss.z_adversary = 0). The step calls it z_adversary_steps
-  times per step; in the two-step method's stage 1 it makes no update, as
-  the other adversaries (its mask counts its calls: K per step), and its
-  Adam counts only the updates it makes."""
-  if not config.loss.z_adversary > 0:
-    return None
-  tx = optax.adam(config.disc_learning_rate, b1=config.b1)
-  stage_1_calls = config.s_pretrain_steps * config.z_adversary_steps
-  if not stage_1_calls:
-    return tx
-  return optax.conditionally_mask(tx, lambda count: count >= stage_1_calls)
-
-
 def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape,
-               rng, z_adversary_tx=None) -> TrainState:
-  """A fresh TrainState; image_shape (H, W, C); z_adversary_tx: the z
-  adversary's optimizer, if networks has one. Run it under jax.jit."""
+               rng) -> TrainState:
+  """A fresh TrainState; image_shape (H, W, C). Run it under jax.jit."""
   x = jnp.zeros((2,) + tuple(image_shape), jnp.float32)
   labels = jnp.zeros((2,), jnp.int32)
   rngs = jax.random.split(rng, 4)
@@ -125,21 +106,13 @@ def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape,
     gen_params['s_classifier'] = networks.s_classifier.init(
         rngs[3], jnp.zeros((2, networks.encoder.s_dim)))['params']
   batch_stats = {'encoder': enc['batch_stats'], 'decoder': dec['batch_stats']}
-  adv_opt_state = adv_tx.init(adv_params)
-  if networks.z_adversary is not None:
-    # Drawn from its own key, so the other networks' draws do not change.
-    z_params = networks.z_adversary.init(
-        jax.random.fold_in(rng, 1),
-        jnp.zeros((2, networks.encoder.z_dim)))['params']
-    adv_params, adv_opt_state = step_lib.join_adversaries(
-        adv_params, adv_opt_state, z_params, z_adversary_tx.init(z_params))
   return TrainState(
       step=jnp.zeros((), jnp.int32),
       gen_params=gen_params,
       gen_opt_state=gen_tx.init(gen_params),
       batch_stats=batch_stats,
       adv_params=adv_params,
-      adv_opt_state=adv_opt_state)
+      adv_opt_state=adv_tx.init(adv_params))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,18 +125,15 @@ class Setup:
   config: Any
   networks: models.Networks
   gen_tx: optax.GradientTransformation
-  adv_tx: optax.GradientTransformation  # the image adversary's
+  adv_tx: optax.GradientTransformation
   mesh: jax.sharding.Mesh
-  # The identity classifier on z's; None without it.
-  z_adversary_tx: Optional[optax.GradientTransformation] = None
 
   @classmethod
   def create(cls, config, num_classes: int, mesh=None) -> 'Setup':
     """num_classes sizes the label-conditioned parts; mesh: all devices."""
     return cls(config, models.build_networks(config, num_classes),
                *build_optimizers(config),
-               parallel.make_mesh() if mesh is None else mesh,
-               build_z_adversary_optimizer(config))
+               parallel.make_mesh() if mesh is None else mesh)
 
   @property
   def image_shape(self) -> Tuple[int, int, int]:
@@ -176,8 +146,7 @@ class Setup:
     """jit(init_state), its state replicated over the mesh: rng -> state."""
     return jax.jit(
         functools.partial(init_state, self.networks, self.gen_tx,
-                          self.adv_tx, self.image_shape,
-                          z_adversary_tx=self.z_adversary_tx),
+                          self.adv_tx, self.image_shape),
         out_shardings=parallel.replicated(self.mesh))
 
   def init(self) -> TrainState:

@@ -1,7 +1,5 @@
 """The jitted train step: one generator update, then one adversary update on
-the fakes of the same forward pass (and, with loss.z_adversary > 0,
-z_adversary_steps updates of the identity classifier on the z means of that
-pass, each adversary with an Adam of its own). It knows nothing of files.
+the fakes of the same forward pass. It knows nothing of files.
 
 A batch is {'images': (B, 3, H, W, C) float32 in [-1, 1], 'labels': (B, 3)
 int32}: group 0 and 1 (x1, x2) share a class, group 2 (x3) is any class.
@@ -52,7 +50,7 @@ def _forward(gen_params, state, batch, networks, rng):
       images=images, labels=batch['labels'], s=s, z=z,
       z_mean=grouped(z_mean), z_logvar=grouped(z_logvar),
       decoded=decoded.reshape((b, len(S_GROUPS)) + images.shape[2:]),
-      gen_params=gen_params, adv_params=state.adv_params, networks=networks)
+      gen_params=gen_params, networks=networks)
   return forward, {'encoder': enc_stats, 'decoder': dec_stats}
 
 
@@ -73,59 +71,6 @@ def _update(tx, grads, opt_state, params):
   """One optimizer step: (new params, new optimizer state)."""
   updates, opt_state = tx.update(grads, opt_state, params)
   return optax.apply_updates(params, updates), opt_state
-
-
-Z_ADVERSARY = 'z_adversary'  # its key in adv_params and adv_opt_state
-IMAGE_ADVERSARY = 'image'  # the image adversary's key in adv_opt_state
-
-
-def split_adversaries(adv_params, adv_opt_state):
-  """(the image adversary's params, its optimizer state, the z adversary's
-  params, its optimizer state), the last two None without a z adversary.
-
-  Without one, adv_params and adv_opt_state are the image adversary's as
-  they were before the z adversary existed (old checkpoints restore); with
-  one, adv_params holds it under 'z_adversary' and adv_opt_state is
-  {'image': ..., 'z_adversary': ...}: two Adams, each counting its own
-  updates."""
-  if Z_ADVERSARY not in adv_params:
-    return adv_params, adv_opt_state, None, None
-  image = {k: v for k, v in adv_params.items() if k != Z_ADVERSARY}
-  return (image, adv_opt_state[IMAGE_ADVERSARY], adv_params[Z_ADVERSARY],
-          adv_opt_state[Z_ADVERSARY])
-
-
-def join_adversaries(image_params, image_opt_state, z_params, z_opt_state):
-  """The inverse of split_adversaries: (adv_params, adv_opt_state)."""
-  if z_params is None:
-    return image_params, image_opt_state
-  return ({**image_params, Z_ADVERSARY: z_params},
-          {IMAGE_ADVERSARY: image_opt_state, Z_ADVERSARY: z_opt_state})
-
-
-def _train_z_adversary(networks, tx, params, opt_state, z_mean, labels,
-                       steps: int):
-  """`steps` updates by tx of the identity classifier on z, each on the
-  cross-entropy of its logits on z_mean (N, z_dim), constants, against
-  labels (N,). -> (params, optimizer state, metrics): its cross-entropy
-  and accuracy on z_mean before the updates (those of the classifier the
-  generator's update faced, on codes it has not trained on)."""
-  def cross_entropy(p):
-    logits = terms_lib.z_adversary_logits(networks, p, z_mean)
-    return losses.classification_loss(logits, labels), logits
-
-  loss, logits = cross_entropy(params)
-  metrics = {'z_adversary': loss, 'z_adversary_accuracy':
-             jnp.mean(jnp.argmax(logits, -1) == labels)}
-
-  def one_update(_, carry):
-    p, o = carry
-    grads = jax.grad(lambda p: cross_entropy(p)[0])(p)
-    return _update(tx, grads, o, p)
-
-  params, opt_state = jax.lax.fori_loop(0, steps, one_update,
-                                        (params, opt_state))
-  return params, opt_state, metrics
 
 
 def step_rngs(seed: int, step: jax.Array):
@@ -168,8 +113,7 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       terms[term.name] = term.loss(f)
       total += w[term.weight_key] * terms[term.name]
     terms['generator_total'] = total
-    extras = {'fakes': f.fakes, 'z_mean': flat(f.z_mean),
-              'batch_stats': batch_stats}
+    extras = {'fakes': f.fakes, 'batch_stats': batch_stats}
     return total, (terms, extras)
 
   (_, (terms, extras)), gen_grads = jax.value_and_grad(
@@ -192,20 +136,10 @@ def train_step(state, batch, *, setup) -> tuple[Any, Dict[str, jax.Array]]:
       total += adv_terms['discriminator']
     return total, adv_terms
 
-  image_params, image_opt_state, z_params, z_opt_state = split_adversaries(
-      state.adv_params, state.adv_opt_state)
   (_, adv_terms), adv_grads = jax.value_and_grad(
-      adversary_loss, has_aux=True)(image_params)
-  image_params, image_opt_state = _update(adv_tx, adv_grads, image_opt_state,
-                                          image_params)
-  if networks.z_adversary is not None:
-    z_params, z_opt_state, z_terms = _train_z_adversary(
-        networks, setup.z_adversary_tx, z_params, z_opt_state,
-        jax.lax.stop_gradient(extras['z_mean']), batch['labels'].reshape(-1),
-        config.z_adversary_steps)
-    adv_terms.update(z_terms)
-  adv_params, adv_opt_state = join_adversaries(image_params, image_opt_state,
-                                               z_params, z_opt_state)
+      adversary_loss, has_aux=True)(state.adv_params)
+  adv_params, adv_opt_state = _update(adv_tx, adv_grads, state.adv_opt_state,
+                                      state.adv_params)
 
   new_state = state.replace(
       step=state.step + 1, gen_params=gen_params, gen_opt_state=gen_opt_state,

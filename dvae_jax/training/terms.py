@@ -5,10 +5,9 @@ adversarial term) from one shared forward pass, then adds every term of TERMS
 whose weight is > 0: `w.<weight_key> * term.loss(forward)`, reported under
 `term.name`. A term that needs more network passes makes them in its own
 function from `forward.networks` and `forward.gen_params` (the reverse cycle
-did, at 92d12fe). A term may read an adversary of its own in
-`forward.adv_params`, as constants: `z_confusion` reads the identity
-classifier on z, which the step trains after the generator's update with an
-Adam of its own (step.py `_train_z_adversary`). The pure loss math is in
+did, at 92d12fe). Terms have no adversaries of their own: the hook that
+trained one in the step's adversary update went with the z classifier, the
+only term that used it (at 2930140). The pure loss math is in
 model/losses.py.
 """
 import dataclasses
@@ -39,7 +38,6 @@ class Forward:
   z_logvar: jax.Array  # (B, 3, z_dim)
   decoded: jax.Array  # (B, 7, H, W, C): Dec(s, z) by S_GROUPS, Z_GROUPS
   gen_params: Any  # what the generator's gradient is taken of
-  adv_params: Any  # the adversaries' parameters: constants here
   networks: Any  # model.networks.Networks
 
   @property
@@ -70,25 +68,10 @@ def _z_label_dependence(f: Forward) -> jax.Array:
                                  f.labels.reshape(-1))
 
 
-def z_adversary_logits(networks, z_adversary_params,
-                       z_mean: jax.Array) -> jax.Array:
-  """The identity classifier on z: z means (N, z_dim) -> logits (N, K)."""
-  return networks.z_adversary.apply({'params': z_adversary_params}, z_mean)
-
-
-def _z_confusion(f: Forward) -> jax.Array:
-  """The identity classifier on the z means (an adversary: its parameters
-  are constants here) must be confused: the two-step method's stage 2."""
-  logits = z_adversary_logits(f.networks, f.adv_params['z_adversary'],
-                              flatten_groups(f.z_mean))
-  return losses.classifier_confusion_loss(logits)
-
-
 # In the order they are added to the generator's total.
 TERMS = (
     Term('s_classification', 's_classifier', _s_classification),
     Term('z_label_dependence', 'z_independence', _z_label_dependence),
-    Term('z_confusion', 'z_adversary', _z_confusion),
 )
 
 
