@@ -130,10 +130,6 @@ def _schedule(config) -> None:
   config.disc_learning_rate = 5e-4
   config.b1 = 0.5
   config.num_train_steps = 3000
-  # Beyond the paper's code (constant rates): both players' learning rates
-  # fall linearly over the last this many steps (of stage 2 with
-  # s_pretrain_steps; training/state.py); 0: constant to the end.
-  config.lr_decay_steps = 0
   # With model.separate_s_encoder: the first N steps train only s and its
   # classifier, which then stay fixed while the rest trains (the two-step
   # method's stages, training/state.py); 0 trains all from the start.
@@ -210,7 +206,6 @@ def _two_step(config) -> None:
 def _long(config) -> None:
   """10x the steps, for accelerators."""
   config.num_train_steps *= 10
-  config.lr_decay_steps *= 10
   config.image_every_steps *= 10
   config.checkpoint_every_steps *= 4
 
@@ -225,8 +220,6 @@ def _tiny(config) -> None:
   config.num_train_steps = 6
   if config.s_pretrain_steps:  # :two_step, a stage of 2 steps each
     config.s_pretrain_steps = 2
-  if config.lr_decay_steps:
-    config.lr_decay_steps = 2
   config.log_every_steps = 2
   config.image_every_steps = 3
   config.checkpoint_every_steps = 3

@@ -128,11 +128,6 @@ RULES = (
              _get(c, 'model.separate_s_encoder') is True and
              v < _get(c, 'num_train_steps'))),
          '0, or a smaller number with --config.model.separate_s_encoder=True'),
-    Rule('lr_decay_steps', 'an integer >= 0, at most num_train_steps - '
-         's_pretrain_steps (the steps after stage 1)',
-         lambda v, c: _is_int(v) and 0 <= v <= (
-             _get(c, 'num_train_steps') - _get(c, 's_pretrain_steps')),
-         'a smaller number, or 0 for constant learning rates'),
     Rule('skip_nonfinite_updates', 'True or False',
          lambda v, _: isinstance(v, bool)),
     # Which names are families is evaluation's to say (families.select, run

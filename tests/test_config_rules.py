@@ -63,8 +63,6 @@ def test_image_multiple_is_what_the_networks_need():
     ('dataset', '', 'a non-empty string'),
     ('loss.s_classifier', -1.0, 'a finite number >= 0'),
     ('loss.z_independence', float('inf'), 'a finite number >= 0'),
-    ('lr_decay_steps', 7, 'an integer >= 0, at most num_train_steps - '
-     's_pretrain_steps'),
     # loss.s_classifier is 0 here: a separate s encoder would learn nothing.
     ('model.separate_s_encoder', True,
      'True or False, and True only with loss.s_classifier > 0'),
@@ -93,19 +91,6 @@ def test_s_pretrain_steps_leave_a_second_stage(steps, ok):
     config_rules.check(config)
   else:
     with pytest.raises(errors.UserError, match='s_pretrain_steps'):
-      config_rules.check(config)
-
-
-@pytest.mark.parametrize('stage_1,decay,ok', [
-    (0, 6, True), (0, 7, False), (2, 4, True), (2, 5, False), (0, -1, False)])
-def test_lr_decay_fits_in_the_steps_after_stage_1(stage_1, decay, ok):
-  config = default.get_config('two_step,tiny')  # num_train_steps=6
-  config.s_pretrain_steps, config.lr_decay_steps = stage_1, decay
-  config.model.separate_s_encoder = bool(stage_1)
-  if ok:
-    config_rules.check(config)
-  else:
-    with pytest.raises(errors.UserError, match='lr_decay_steps'):
       config_rules.check(config)
 
 

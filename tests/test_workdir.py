@@ -106,7 +106,8 @@ REMOVED_AT = {'model.z_mean_dead_zone': 'e5fe788',
               'loss.z_independence_floor': 'e5fe788',
               'loss.reverse_cycle': '92d12fe',
               'loss.z_classifier': '2930140',
-              'loss.z_adversary': '7070a1c'}
+              'loss.z_adversary': '7070a1c',
+              'lr_decay_steps': '1df60bf'}
 
 
 def _refusal(path, settings: str, commit: str) -> str:
@@ -116,8 +117,10 @@ def _refusal(path, settings: str, commit: str) -> str:
 
 
 def _set(saved: dict, key: str, value) -> None:
-  section, leaf = key.split('.')
-  saved[section][leaf] = value
+  *sections, leaf = key.split('.')
+  for section in sections:
+    saved = saved[section]
+  saved[leaf] = value
 
 
 def _saved_config():

@@ -49,43 +49,23 @@ def build_optimizers(config) -> Tuple[optax.GradientTransformation,
   classifier move (stage 1: s learns the labels); from step N on they stay
   as they are and everything else trains (stage 2). Each part's Adam counts
   only its own steps (optax.conditionally_mask keeps a masked part's state).
-  config.lr_decay_steps = D > 0 ends the learning rates of stage 2 (of the
-  whole run without stages) in a linear decay over its last D steps; s's
-  stage 1 and the z adversary keep theirs constant.
   Two simplifications: a stage-1 step
   costs a whole step (the masked parts' gradients are computed, then
   dropped), and the fixed s encoder's batch norm still normalizes by the
   batch in training and updates its running statistics, as every other
   layer does; evaluation uses those statistics.
   """
+  gen = optax.adam(config.learning_rate, b1=config.b1)
+  adv = optax.adam(config.disc_learning_rate, b1=config.b1)
   stage_1 = config.s_pretrain_steps
-  # What trains after stage 1 (everything without stages) makes this many
-  # updates; with lr_decay_steps its learning rates end in a linear decay.
-  updates = config.num_train_steps - stage_1
-  gen = optax.adam(_decaying(config.learning_rate, updates,
-                             config.lr_decay_steps), b1=config.b1)
-  adv = optax.adam(_decaying(config.disc_learning_rate, updates,
-                             config.lr_decay_steps), b1=config.b1)
   if not stage_1:
     return gen, adv
   in_stage_1 = lambda count: count < stage_1
   in_stage_2 = lambda count: count >= stage_1
-  s_encoder = optax.adam(config.learning_rate, b1=config.b1)
   gen = optax.multi_transform(
-      {'s': optax.conditionally_mask(s_encoder, in_stage_1),
+      {'s': optax.conditionally_mask(gen, in_stage_1),
        'rest': optax.conditionally_mask(gen, in_stage_2)}, stage_labels)
   return gen, optax.conditionally_mask(adv, in_stage_2)
-
-
-def _decaying(base: float, updates: int, decay_steps: int):
-  """base; with decay_steps = D > 0, the schedule of an optimizer that makes
-  `updates` updates (counted by its own state): update k (from 0) at
-  base * min(1, (updates - k) / D), so the last D fall linearly from base
-  to base / D. A constant learning rate leaves a GAN's last iterate as noisy
-  as its middle ones (docs/RESULTS.md)."""
-  if not decay_steps:
-    return base
-  return lambda count: base * jnp.clip((updates - count) / decay_steps, 0, 1)
 
 
 def init_state(networks: models.Networks, gen_tx, adv_tx, image_shape,
