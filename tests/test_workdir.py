@@ -132,7 +132,7 @@ def _saved_config():
   for key, (off, _) in workdir.REMOVED_KEYS.items():
     _set(saved, key, off)
   _set(saved, 'loss.z_classifier_input', 'standardized_mean')
-  saved['z_adversary_steps'] = 3
+  _set(saved, 'z_adversary_steps', 3)
   return today, saved
 
 

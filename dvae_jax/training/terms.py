@@ -5,9 +5,10 @@ adversarial term) from one shared forward pass, then adds every term of TERMS
 whose weight is > 0: `w.<weight_key> * term.loss(forward)`, reported under
 `term.name`. A term that needs more network passes makes them in its own
 function from `forward.networks` and `forward.gen_params` (the reverse cycle
-did, at 92d12fe). Terms have no adversaries of their own: the hook that
-trained one in the step's adversary update went with the z classifier, the
-only term that used it (at 2930140). The pure loss math is in
+did, at 92d12fe). Terms have no adversaries of their own today; the two
+that had one were removed after they lost (the z classifier, at 2930140;
+the two-step method's z adversary, with K updates of its own per step, at
+7070a1c: docs/EXTENDING.md says how it was built). The pure loss math is in
 model/losses.py.
 """
 import dataclasses
