@@ -165,6 +165,9 @@ def _evaluation(config) -> None:
   # ground_truth with a renderer (the glyphs): every unseen identity is drawn
   # in the nuisances of this many test images (pose retrieval chance 1/40).
   config.eval.truth_poses = 40
+  # ground_truth also swaps with s averaged over this many images of a's
+  # identity (the ML-VAE's group s; analogy/group_s_*); 0 or 1: not at all.
+  config.eval.s_group_images = 8
   config.eval.factor_examples = 3000  # codes for R^2, block DCI and MIG
   config.eval.forest_trees = 20
   config.eval.forest_depth = 10

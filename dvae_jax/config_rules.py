@@ -147,6 +147,7 @@ RULES = (
     _int_at_least('eval.mlp_probe_epochs', 1),
     _int_at_least('eval.num_pairs', 1),
     _int_at_least('eval.truth_poses', 2),  # pose retrieval needs a choice
+    _int_at_least('eval.s_group_images', 0),
     _int_at_least('eval.factor_examples', 2),
     _int_at_least('eval.forest_trees', 1),
     _int_at_least('eval.forest_depth', 1),

@@ -115,6 +115,38 @@ def test_a_constant_decoder_retrieves_pose_and_identity_at_chance():
   assert m['identity'] == pytest.approx(m['identity_chance'], abs=0.025)
 
 
+def test_variants_are_scored_with_the_same_retrievals():
+  images, labels, factors = _truth_set()
+  pairs = analogies.draw_pairs(labels, factors, 3000, seed=0)
+  m = analogies.score_swaps(
+      images, labels, factors, pairs, images[pairs.b], images[pairs.t],
+      NAMES, variants={'own_s': images[pairs.t], 'group_s': images[pairs.b]})
+  assert m['own_s_pose'] == 1.0 and m['own_s_identity'] == 1.0
+  # group_s copies b here: the swap's own retrievals, not the truth's.
+  assert m['group_s_identity'] == m['identity']
+  assert m['group_s_pose'] == m['pose']
+  assert m['identity'] == pytest.approx(m['identity_chance'], abs=0.025)
+
+
+def test_group_sources_are_other_images_of_a_never_in_bs_pose():
+  images, labels, factors = _truth_set(drop=30)
+  pairs = analogies.draw_pairs(labels, factors, 300, seed=0)
+  pose = analogies._pose_ids(factors)
+  groups = analogies.group_sources(labels, factors, pairs, 4, seed=0)
+  assert len(groups) == 300
+  for g, a, b, t in zip(groups, pairs.a, pairs.b, pairs.t):
+    assert g[0] == a and len(set(g.tolist())) == len(g)
+    assert np.all(labels[g] == labels[a])
+    assert np.all(pose[g] != pose[b]) and t not in g
+    # 9 poses less b's, less the dropped: 4 unless a has fewer than 4 left.
+    left = np.sum((labels == labels[a]) & (pose != pose[b]))
+    assert len(g) == min(4, left)
+  again = analogies.group_sources(labels, factors, pairs, 4, seed=0)
+  assert all(np.array_equal(x, y) for x, y in zip(groups, again))
+  assert [len(g) for g in analogies.group_sources(labels, factors, pairs, 1,
+                                                  0)] == [1] * 300
+
+
 def test_rendered_truth_set_draws_every_identity_in_every_pose():
   poses = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], np.float32)
   render = lambda labels, factors: (
@@ -141,11 +173,26 @@ class _Oracle:
     return s, z, np.zeros_like(z)
 
   def decode(self, s, z):
-    return np.stack([self.truth[int(a), int(b)] for a, b in zip(s[:, 0],
-                                                                 z[:, 0])])
+    # s and z read back to the nearest value an image holds (multiples of
+    # 20); an identity it has no image of: a gray image.
+    gray = np.full_like(next(iter(self.truth.values())), 128)
+    near = lambda v: int(20 * np.round(v / 20))
+    return np.stack([self.truth.get((near(a), near(b)), gray)
+                     for a, b in zip(s[:, 0], z[:, 0])])
 
 
-def test_the_family_scores_an_npz_with_factors_against_its_truth(tmp_path):
+class _PoseBiasedOracle(_Oracle):
+  """The oracle with an s that moves with the pose: by -12, -4.8, 4.8, 12
+  at poses 0-3, so an s of pose 0 or 3 reads back as the next identity;
+  s averaged over 3 poses or more never does."""
+
+  def encode(self, images):
+    s, z, logvar = super().encode(images)
+    bias = np.array([-12, -4.8, 4.8, 12], np.float32)
+    return s + bias[(z[:, 0] / 20).astype(int)][:, None], z, logvar
+
+
+def _posed_context(tmp_path, model_class, **eval_settings):
   from configs import default
   from dvae_jax.data import pipeline
   from dvae_jax.evaluation import families
@@ -155,12 +202,38 @@ def test_the_family_scores_an_npz_with_factors_against_its_truth(tmp_path):
   config.data_path = str(_posed_npz(tmp_path / 'd.npz', num_ids=8))
   config.test_classes = 4
   config.image_size = 8
+  config.eval.update(eval_settings)
   data = pipeline.Data(config)
   test = data.load('test', shard=False)
-  ctx = families.Context(config, data, _Oracle(test.images), str(tmp_path))
+  return config, families.Context(config, data, model_class(test.images),
+                                  str(tmp_path))
+
+
+def test_the_family_scores_an_npz_with_factors_against_its_truth(tmp_path):
+  from dvae_jax.evaluation import families
+  config, ctx = _posed_context(tmp_path, _Oracle)
   m = families.ground_truth_metrics(ctx)
   assert m['analogy/pairs'] == config.eval.num_pairs
   assert m['analogy/score'] == 1.0
   assert m['analogy/pose'] == 1.0 and m['analogy/identity'] == 1.0
   assert m['analogy/pose_chance'] == pytest.approx(1 / 4)
   assert m['analogy/identity_chance'] == pytest.approx(1 / 3)
+  for variant in ('own_s', 'group_s'):
+    assert m[f'analogy/{variant}_pose'] == 1.0
+    assert m[f'analogy/{variant}_identity'] == 1.0
+
+
+def test_group_s_averages_s_over_the_identitys_other_poses(tmp_path):
+  from dvae_jax.evaluation import families
+  _, ctx = _posed_context(tmp_path, _PoseBiasedOracle, s_group_images=8)
+  m = families.ground_truth_metrics(ctx)
+  # One image's s misreads the identity at 2 of 4 poses; a's image is at one
+  # of them about half the time, t's too.
+  assert 0.2 < m['analogy/identity'] < 0.8
+  assert 0.2 < m['analogy/own_s_identity'] < 0.8
+  # The mean over a's 3 poses other than b's always reads back as a.
+  assert m['analogy/group_s_identity'] == 1.0
+  assert m['analogy/group_s_pose'] == 1.0
+  _, ctx = _posed_context(tmp_path, _PoseBiasedOracle, s_group_images=0)
+  m = families.ground_truth_metrics(ctx)
+  assert 'analogy/group_s_identity' not in m and 'analogy/own_s_identity' in m

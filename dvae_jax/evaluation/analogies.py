@@ -14,7 +14,11 @@ Scores (`score_swaps`), each beside what handing back an input would get:
   one input untouched; None where the reconstruction does not beat B;
 - pose retrieval: the nearest (pixels) of a's images to the swap has b's
   nuisances (all of them, and each one); identity retrieval: among the images
-  at b's nuisances (b's identity left out), the nearest to the swap is a's.
+  at b's nuisances (b's identity left out), the nearest to the swap is a's;
+- where the swap loses (`score_swaps`' `variants`): the same retrievals of
+  Dec(s_t, z_b), s from the truth image itself (the s half perfect: what is
+  lost beyond it, z_b took in), and of Dec(mean s of k images of a, z_b)
+  (group-averaged s, as in the ML-VAE: what s's change with pose costs).
 Images are uint8 (N, H, W, C); errors are in the model's [-1, 1] units.
 """
 from typing import NamedTuple, Optional
@@ -66,6 +70,24 @@ def draw_pairs(labels: np.ndarray, factors: np.ndarray, n: int,
         a_out.append(i), b_out.append(j), t_out.append(t)
   as_array = lambda x: np.asarray(x, np.int64)
   return Pairs(as_array(a_out), as_array(b_out), as_array(t_out), tried)
+
+
+def group_sources(labels: np.ndarray, factors: np.ndarray, pairs: Pairs,
+                  k: int, seed: int) -> list:
+  """For each pair, up to k images of a's identity to average s over: a
+  first, then others drawn from the seed; none in b's nuisances (t is
+  there), so the group never sees the pose it is asked for. A list of n
+  index arrays (1 to k each: an identity may have fewer images)."""
+  pose = _pose_ids(factors)
+  by_label = {k_: np.flatnonzero(labels == k_) for k_ in np.unique(labels)}
+  rng = np.random.default_rng(seed)
+  groups = []
+  for a, b in zip(pairs.a.tolist(), pairs.b.tolist()):
+    others = by_label[labels[a]]
+    others = others[(others != a) & (pose[others] != pose[b])]
+    groups.append(np.concatenate([[a], rng.permutation(others)[:k - 1]])
+                  .astype(np.int64))
+  return groups
 
 
 def ssim(images: np.ndarray, targets: np.ndarray) -> float:
@@ -143,7 +165,8 @@ def retrievals(images, labels, factors, pairs: Pairs, queries,
 
 
 def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
-                reconstructed: np.ndarray, factor_names=()) -> dict:
+                reconstructed: np.ndarray, factor_names=(),
+                variants=None) -> dict:
   """Every score of the swaps Dec(s_a, z_b) (n, H, W, C) against the truths
   images[pairs.t], with reconstructed = Dec(s_t, z_t) (n, H, W, C).
 
@@ -151,6 +174,8 @@ def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
   (None when undefined), the retrieval keys, reconstruction_pose and
   reconstruction_identity (the same retrievals of the reconstructions: what
   the decoder's fidelity allows a swap), pairs and pairs_without_truth.
+  variants: {name: (n, H, W, C)} other swaps of the same pairs (e.g. own_s:
+  Dec(s_t, z_b)); each adds {name}_pose and {name}_identity.
   """
   truth = images[pairs.t]
   sets = {'swap': swapped, 'copy_s': images[pairs.a],
@@ -161,11 +186,14 @@ def score_swaps(images, labels, factors, pairs: Pairs, swapped: np.ndarray,
     out[f'ssim/{name}'] = ssim(x, truth)
   out['score'] = analogy_score(out['mse/swap'], out['mse/copy_s'],
                                out['mse/copy_z'], out['mse/reconstruction'])
-  of_swaps, ceiling = retrievals(images, labels, factors, pairs,
-                                (swapped, reconstructed), factor_names)
+  variants = dict(variants or {})
+  of_swaps, *others = retrievals(
+      images, labels, factors, pairs,
+      (swapped, reconstructed, *variants.values()), factor_names)
   out.update(of_swaps)
-  out['reconstruction_pose'] = ceiling['pose']
-  out['reconstruction_identity'] = ceiling['identity']
+  for name, scores in zip(('reconstruction', *variants), others):
+    out[f'{name}_pose'] = scores['pose']
+    out[f'{name}_identity'] = scores['identity']
   out['pairs'] = len(pairs.a)
   out['pairs_without_truth'] = pairs.tried - len(pairs.a)
   return out

@@ -40,6 +40,17 @@ class TruthSet(NamedTuple):
   factor_names: tuple  # (F,) names, or () where a row is one drawn pose
 
 
+class TruthSwaps(NamedTuple):
+  """Swaps of pairs of a TruthSet (index arrays analogies.Pairs), each
+  (n, H, W, C) uint8: Dec(s_a, z_b), Dec(s_t, z_t), and the variants that
+  tell where a swap loses: own_s Dec(s_t, z_b), and where eval.s_group_images
+  > 1, group_s Dec(mean s over that many images of a, z_b)."""
+  pairs: analogies.Pairs
+  swapped: np.ndarray
+  reconstructed: np.ndarray
+  variants: dict
+
+
 def _codes(model, data, seed: int) -> dict:
   s, z_mean, z_logvar = model.encode(data.images)
   return {'s': s, 'z_mean': z_mean, 'z_logvar': z_logvar,
@@ -141,23 +152,31 @@ class Context:
 
   @functools.cached_property
   def truth_swaps(self):
-    """(analogies.Pairs of truth_set, Dec(s_a, z_b), Dec(s_t, z_t)) for
-    eval.num_pairs seeded pairs: scored by ground_truth, the figure shows
-    the first; None without a truth set."""
+    """TruthSwaps of eval.num_pairs seeded pairs of truth_set: scored by
+    ground_truth, the figure shows the first; None without a truth set."""
     truth = self.truth_set
     if truth is None:
       return None
     pairs = analogies.draw_pairs(truth.labels, truth.factors,
                                  self.cfg.num_pairs, self.seed)
     if not len(pairs.a):
-      return pairs, None, None
-    # Encode only the images the pairs use.
-    used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t]),
-                            return_inverse=True)
-    a, b, t = np.split(where, 3)
+      return TruthSwaps(pairs, None, None, {})
+    k = self.cfg.s_group_images
+    groups = (analogies.group_sources(truth.labels, truth.factors, pairs, k,
+                                      self.seed) if k > 1 else [])
+    # Encode only the images the pairs and groups use.
+    used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t,
+                                            *groups]), return_inverse=True)
+    a, b, t = np.split(where[:3 * len(pairs.a)], 3)
     s, z_mean, _ = self.model.encode(truth.images[used])
-    return (pairs, self.model.decode(s[a], z_mean[b]),
-            self.model.decode(s[t], z_mean[t]))
+    variants = {'own_s': self.model.decode(s[t], z_mean[b])}
+    if groups:
+      starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+      group_s = np.add.reduceat(s[where[3 * len(pairs.a):]], starts, axis=0)
+      group_s /= np.array([len(g) for g in groups], s.dtype)[:, None]
+      variants['group_s'] = self.model.decode(group_s, z_mean[b])
+    return TruthSwaps(pairs, self.model.decode(s[a], z_mean[b]),
+                      self.model.decode(s[t], z_mean[t]), variants)
 
 
 def probe_metrics(ctx: Context) -> dict:
@@ -229,12 +248,12 @@ def ground_truth_metrics(ctx: Context) -> dict:
   truth = ctx.truth_set
   if truth is None:
     return {}
-  pairs, swapped, reconstructed = ctx.truth_swaps
+  pairs, swapped, reconstructed, variants = ctx.truth_swaps
   if not len(pairs.a):
     return {'analogy/pairs': 0, 'analogy/pairs_without_truth': pairs.tried}
   scores = analogies.score_swaps(truth.images, truth.labels, truth.factors,
                                  pairs, swapped, reconstructed,
-                                 truth.factor_names)
+                                 truth.factor_names, variants)
   return {f'analogy/{k}': v for k, v in scores.items()}
 
 

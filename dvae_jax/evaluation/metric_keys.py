@@ -106,6 +106,15 @@ METRICS = (
            "(the swap's ceiling)", PCT, 'analogy'),
     Metric('analogy/reconstruction_identity', 'identity retrieval of '
            'Dec(Enc(truth))', PCT, 'analogy'),
+    Metric('analogy/own_s_pose', 'pose retrieval of Dec(s_t, z_b) (s '
+           'from the truth itself)', PCT, 'analogy'),
+    Metric('analogy/own_s_identity', 'identity retrieval of Dec(s_t, z_b): '
+           'what z_b leaves of a swap with a perfect s', PCT, 'analogy'),
+    Metric('analogy/group_s_pose', 'pose retrieval of Dec(mean s of a, z_b)',
+           PCT, 'analogy'),
+    Metric('analogy/group_s_identity', 'identity retrieval of Dec(mean s of '
+           'a, z_b) (s averaged over eval.s_group_images images)', PCT,
+           'analogy'),
     Metric('analogy/pairs', 'pairs scored', COUNT, 'analogy'),
     Metric('analogy/pairs_without_truth', 'pairs drawn without a true image '
            '(skipped)', COUNT, 'analogy'),
