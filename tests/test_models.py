@@ -140,3 +140,73 @@ def test_weight_grad_chunks_change_no_parameter_and_no_gradient():
   # Float32 sums in another order: agree to ~1e-6 of each array's scale.
   jax.tree.map(lambda a, b: np.testing.assert_allclose(
       a, b, rtol=1e-4, atol=1e-6 * float(np.abs(b).max())), *grads)
+
+
+def test_film_scales_and_shifts_each_channel_by_hand():
+  x = jnp.arange(2 * 1 * 2 * 3, dtype=jnp.float32).reshape(2, 1, 2, 3)
+  s = jnp.array([[1.0, 0.0], [0.0, 2.0]])
+  film = models.FiLM()
+  params = film.init(jax.random.key(0), x, s)['params']
+  # Fresh: the identity (the linear map starts at zero).
+  np.testing.assert_array_equal(film.apply({'params': params}, x, s), x)
+  kernel = np.zeros((2, 6), np.float32)
+  kernel[0, 0], kernel[1, 4] = 0.5, 3.0  # gamma_0 from s_0, beta_1 from s_1
+  bias = np.full((6,), 0.1, np.float32)
+  out = film.apply({'params': {'Dense_0': {'kernel': kernel, 'bias': bias}}},
+                   x, s)
+  gamma = np.array([[0.6, 0.1, 0.1], [0.1, 0.1, 0.1]])
+  beta = np.array([[0.1, 0.1, 0.1], [0.1, 6.1, 0.1]])
+  expected = (np.asarray(x) * (1 + gamma[:, None, None, :]) +
+              beta[:, None, None, :])
+  np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def _decoder_variables(decoder, s, z):
+  return decoder.init(jax.random.key(1), s, z, train=False)
+
+
+def test_s_modulation_starts_as_the_papers_decoder_and_gives_s_every_stage():
+  s = jax.random.normal(jax.random.key(2), (3, 6))
+  z = jax.random.normal(jax.random.key(3), (3, 5))
+  plain = models.Decoder(width=4, image_size=32, channels=3)
+  modulated = models.Decoder(width=4, image_size=32, channels=3,
+                             s_modulation=True)
+  variables = _decoder_variables(modulated, s, z)
+  films = [k for k in variables['params'] if k.startswith('FiLM_')]
+  assert len(films) == models.NUM_DOWNSAMPLINGS
+  # Without its FiLMs the same variables are a plain decoder's, and a fresh
+  # modulated decoder computes what that plain decoder does.
+  plain_vars = {'params': {k: v for k, v in variables['params'].items()
+                           if k not in films},
+                'batch_stats': variables['batch_stats']}
+  assert (jax.tree.structure(plain_vars) ==
+          jax.tree.structure(_decoder_variables(plain, s, z)))
+  np.testing.assert_array_equal(
+      modulated.apply(variables, s, z, train=False),
+      plain.apply(plain_vars, s, z, train=False))
+
+  # s's input projection zeroed: the plain decoder no longer sees s; the
+  # modulated one does, through its FiLMs once they have left zero.
+  def without_s_proj(params):
+    return {**params, 's_proj': jax.tree.map(jnp.zeros_like,
+                                             params['s_proj'])}
+  other_s = s[::-1]
+  plain_vars['params'] = without_s_proj(plain_vars['params'])
+  np.testing.assert_array_equal(
+      plain.apply(plain_vars, s, z, train=False),
+      plain.apply(plain_vars, other_s, z, train=False))
+  params = without_s_proj(variables['params'])
+  for name in films:
+    params[name] = jax.tree.map(
+        lambda p: jax.random.normal(jax.random.key(4), p.shape) * 0.1,
+        params[name])
+  variables = {**variables, 'params': params}
+  assert not np.allclose(modulated.apply(variables, s, z, train=False),
+                         modulated.apply(variables, other_s, z, train=False))
+
+
+def test_config_turns_s_modulation_on():
+  config = default.get_config('tiny')
+  assert not models.build_coders(config)[1].s_modulation
+  config.model.s_modulation = True
+  assert models.build_coders(config)[1].s_modulation

@@ -30,7 +30,7 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'data_path': None, 'test_classes': 0,
               'model.separate_s_encoder': False, 's_pretrain_steps': 0,
-              'eval.s_group_images': 0}
+              'eval.s_group_images': 0, 'model.s_modulation': False}
 # Keys of options removed after they lost (docs/RESULTS.md): key -> (the
 # value that turned it off, a commit that still has it). A config.json with
 # that value loads without the key; one with another is refused, naming the
