@@ -13,8 +13,11 @@ from dvae_jax.runtime import parallel
 from dvae_jax.training import state as state_lib
 from dvae_jax.training import step as step_lib
 
-# Classes of random_batch: as many as the built-in data's training identities.
-RANDOM_CLASSES = 200
+# Classes of random_batch and of the model: as many as the built-in data has
+# (glyphs.NUM_IDENTITIES, not imported: it needs TensorFlow; the label D
+# sizes its embedding by them), so that the tiny config's step here is the
+# one the tests' tiny runs compile (one program, cached once).
+RANDOM_CLASSES = 250
 
 
 def make_multi_step(setup, k: int):

@@ -67,6 +67,12 @@ def test_gpu_suite_compares_with_torch_and_has_the_scaling_cases():
   assert not any(c['env'] for c in gpu.values())  # no CPU-only options
 
 
+def test_random_classes_are_the_built_in_datas():
+  """The benchmarks' tiny step is then the tests' tiny runs' program."""
+  from dvae_jax.data.datasets import glyphs
+  assert jax_side.RANDOM_CLASSES == glyphs.NUM_IDENTITIES
+
+
 def test_random_batch_is_shaped_like_the_pipeline_s():
   config = cases.load_config({'config': cases.DEFAULT})
   batch = jax_side.random_batch(config, seed=3)

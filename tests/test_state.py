@@ -13,14 +13,18 @@ def test_abstract_state_is_the_init_state_without_values():
   tree, shapes, dtypes and shardings."""
   config = default.get_config('tiny')
   config.loss.s_classifier = 1.0
-  setup = state_lib.Setup.create(config, 5, parallel.make_mesh())
+  # The built-in data's class count, as the tiny runs that resume with an s
+  # classifier (test_train): one init program for both.
+  setup = state_lib.Setup.create(config, glyphs.NUM_IDENTITIES,
+                                 parallel.make_mesh())
   abstract, state = setup.abstract_state(), setup.init()
   assert (jax.tree.structure(abstract) == jax.tree.structure(state))
   for a, x in zip(jax.tree.leaves(abstract), jax.tree.leaves(state)):
     assert (a.shape, a.dtype) == (x.shape, x.dtype)
     assert a.sharding.is_equivalent_to(x.sharding, x.ndim)
   head = state.gen_params['s_classifier']['kernel']
-  assert head.shape[-1] == 5  # the class count sizes the s classifier
+  # The class count sizes the s classifier.
+  assert head.shape[-1] == glyphs.NUM_IDENTITIES
 
 
 def test_init_is_a_function_of_the_seed():

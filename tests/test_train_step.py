@@ -8,11 +8,16 @@ import pytest
 
 from configs import default
 from conftest import count_traces
+from dvae_jax.data.datasets import glyphs
 from dvae_jax.model import losses
 from dvae_jax.runtime import parallel
 from dvae_jax.training import state as state_lib, terms as terms_lib
 
-NUM_CLASSES = 5
+# The model's classes: the built-in data's, so that the tiny variant's step
+# and init are the programs the tiny runs of other tests compile (cached
+# once); the batches draw labels from the first few.
+MODEL_CLASSES = glyphs.NUM_IDENTITIES
+BATCH_CLASSES = 5
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,13 +31,13 @@ def _setup(adversary='label', dtype='float32', with_terms=False):
   for term in terms_lib.TERMS if with_terms else ():
     config.loss[term.weight_key] = 1.0
   return config, state_lib.Setup.create(
-      config, NUM_CLASSES, parallel.make_mesh(jax.devices()[:1]))
+      config, MODEL_CLASSES, parallel.make_mesh(jax.devices()[:1]))
 
 
 def _batch(config, seed=0):
   rng = np.random.default_rng(seed)
   b = config.batch_size
-  labels = rng.integers(0, NUM_CLASSES, (b, 3)).astype(np.int32)
+  labels = rng.integers(0, BATCH_CLASSES, (b, 3)).astype(np.int32)
   labels[:, 1] = labels[:, 0]
   images = rng.uniform(-1, 1, (b, 3, 32, 32, 3)).astype(np.float32)
   return {'images': images, 'labels': labels}
@@ -132,7 +137,7 @@ def _setup_without_adversary(**loss):
   config = default.get_config('tiny')
   config.adversary = 'none'
   config.loss.update(loss)
-  return config, state_lib.Setup.create(config, NUM_CLASSES,
+  return config, state_lib.Setup.create(config, MODEL_CLASSES,
                                         parallel.make_mesh(jax.devices()[:1]))
 
 
@@ -142,7 +147,7 @@ def test_s_classifier_and_z_independence_terms_by_hand():
   networks, mesh = setup.networks, setup.mesh
   state = setup.init()
   assert state.gen_params['s_classifier']['kernel'].shape == (
-      config.model.s_dim, NUM_CLASSES)
+      config.model.s_dim, MODEL_CLASSES)
   batch = _batch(config)
   labels = batch['labels'].reshape(-1)
   (s, z_mean, _), _ = networks.encoder.apply(
@@ -190,7 +195,7 @@ def test_two_step_method_trains_s_by_the_labels_alone_then_the_rest():
   config.loss.s_classifier = 0.7
   config.model.separate_s_encoder = True
   config.s_pretrain_steps = 2
-  setup = state_lib.Setup.create(config, NUM_CLASSES,
+  setup = state_lib.Setup.create(config, MODEL_CLASSES,
                                  parallel.make_mesh(jax.devices()[:1]))
   networks, mesh = setup.networks, setup.mesh
   step = setup.train_step()
