@@ -191,10 +191,9 @@ def _by_stage(gen_params):
 
 
 def test_two_step_method_trains_s_by_the_labels_alone_then_the_rest():
-  config = default.get_config('tiny')
-  config.loss.s_classifier = 0.7
-  config.model.separate_s_encoder = True
-  config.s_pretrain_steps = 2
+  # The step of test_train's :two_step,tiny run (one program for both).
+  config = default.get_config('two_step,tiny')
+  assert config.model.separate_s_encoder and config.s_pretrain_steps == 2
   setup = state_lib.Setup.create(config, MODEL_CLASSES,
                                  parallel.make_mesh(jax.devices()[:1]))
   networks, mesh = setup.networks, setup.mesh
@@ -239,7 +238,8 @@ def test_two_step_method_trains_s_by_the_labels_alone_then_the_rest():
         flat, train=True, mutable=['batch_stats'])
     logits = networks.s_classifier.apply(
         {'params': gen_params['s_classifier']}, s)
-    return 0.7 * losses.classification_loss(logits, labels)
+    return config.loss.s_classifier * losses.classification_loss(logits,
+                                                                 labels)
 
   grads, _ = _by_stage(jax.grad(weighted_ce)(states[0].gen_params))
   for key, g in grads.items():
