@@ -99,10 +99,6 @@ def _networks(config) -> None:
   # labels alone (loss.s_classifier), never by what is decoded from it: the
   # two-step method's s (Hadad et al. 2018; s_pretrain_steps for its stages).
   config.model.separate_s_encoder = False
-  # Beyond the paper: s also scales and shifts every decoder stage's
-  # features (FiLM, as the class code's AdaIN in LORD and FUNIT), not only
-  # the input the decoder shares with z.
-  config.model.s_modulation = False
   # Images per chunk of the convolutions' weight gradients (model/conv.py):
   # None = 8 on one CPU device (faster there), whole batch (0) elsewhere.
   config.model.weight_grad_chunk = ml_collections.FieldReference(

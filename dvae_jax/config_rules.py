@@ -118,8 +118,6 @@ RULES = (
              not v or _get(c, 'loss.s_classifier') not in (_MISSING, 0)),
          'False, or set --config.loss.s_classifier > 0'),
     _number('loss.z_independence', '>= 0', lambda v: v >= 0),
-    Rule('model.s_modulation', 'True or False',
-         lambda v, _: isinstance(v, bool)),
     _number('learning_rate', '> 0', lambda v: v > 0),
     _number('disc_learning_rate', '> 0', lambda v: v > 0),
     _number('b1', 'in [0, 1)', lambda v: 0 <= v < 1),

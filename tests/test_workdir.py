@@ -107,7 +107,8 @@ REMOVED_AT = {'model.z_mean_dead_zone': 'e5fe788',
               'loss.reverse_cycle': '92d12fe',
               'loss.z_classifier': '2930140',
               'loss.z_adversary': '7070a1c',
-              'lr_decay_steps': '1df60bf'}
+              'lr_decay_steps': '1df60bf',
+              'model.s_modulation': '1fbc0b5'}
 
 
 def _refusal(path, settings: str, commit: str) -> str:

@@ -128,33 +128,13 @@ class Encoder(nn.Module):
             z_logvar.astype(jnp.float32))
 
 
-class FiLM(nn.Module):
-  """x (N, H, W, C) -> x * (1 + gamma) + beta, (gamma, beta) (N, C) each a
-  linear function of s (N, s_dim): s scales and shifts every channel
-  (Perez et al. 2018; the class code's AdaIN of LORD and FUNIT). The linear
-  map starts at zero, so a fresh FiLM passes x through unchanged."""
-  dtype: jnp.dtype = jnp.float32
-
-  @nn.compact
-  def __call__(self, x, s):
-    gamma_beta = nn.Dense(2 * x.shape[-1], dtype=self.dtype,
-                          kernel_init=nn.initializers.zeros)(s)
-    gamma, beta = jnp.split(gamma_beta[:, None, None, :], 2, axis=-1)
-    return x * (1 + gamma) + beta
-
-
 class Decoder(nn.Module):
-  """s (N, s_dim), z (N, z_dim) -> image (N, H, W, C) in [-1, 1] (tanh).
-
-  s_modulation: s also modulates each upsampling stage's normalized
-  features (FiLM), so that identity has a path to every scale besides the
-  input projection it shares with z."""
+  """s (N, s_dim), z (N, z_dim) -> image (N, H, W, C) in [-1, 1] (tanh)."""
   width: int
   image_size: int
   channels: int
   dtype: jnp.dtype = jnp.float32
   weight_grad_chunk: int = 0  # see dvae_jax/model/conv.py
-  s_modulation: bool = False
 
   @nn.compact
   def __call__(self, s, z, train: bool):
@@ -170,11 +150,8 @@ class Decoder(nn.Module):
                     weight_grad_chunk=chunk)(x, train)
       x = UpConv(self.width * 2**(stage - 1), dtype=self.dtype,
                  weight_grad_chunk=chunk)(x)
-      x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                       dtype=self.dtype)(x)
-      if self.s_modulation:
-        x = FiLM(dtype=self.dtype)(x, s)
-      x = nn.relu(x)
+      x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                               dtype=self.dtype)(x))
     x = _conv(self.channels, (3, 3), chunk, self.dtype)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
@@ -317,7 +294,7 @@ def build_coders(config) -> Tuple[Encoder, Decoder]:
                   weight_grad_chunk=chunk,
                   separate_s=m.separate_s_encoder),
           Decoder(m.width, config.image_size, config.channels, dtype=dtype,
-                  weight_grad_chunk=chunk, s_modulation=m.s_modulation))
+                  weight_grad_chunk=chunk))
 
 
 def init_coders(encoder: Encoder, decoder: Decoder, rng_encoder, rng_decoder,

@@ -30,7 +30,7 @@ SCHEDULE_KEYS = ('model.weight_grad_chunk',)
 ADDED_KEYS = {'loss.s_classifier': 0.0, 'loss.z_independence': 0.0,
               'data_path': None, 'test_classes': 0,
               'model.separate_s_encoder': False, 's_pretrain_steps': 0,
-              'eval.s_group_images': 0, 'model.s_modulation': False}
+              'eval.s_group_images': 0}
 # Keys of options removed after they lost (docs/RESULTS.md): key -> (the
 # value that turned it off, a commit that still has it). A config.json with
 # that value loads without the key; one with another is refused, naming the
@@ -40,7 +40,8 @@ REMOVED_KEYS = {'model.z_mean_dead_zone': (0.0, 'e5fe788'),
                 'loss.reverse_cycle': (0.0, '92d12fe'),
                 'loss.z_classifier': (0.0, '2930140'),
                 'loss.z_adversary': (0.0, '7070a1c'),
-                'lr_decay_steps': (0, '1df60bf')}
+                'lr_decay_steps': (0, '1df60bf'),
+                'model.s_modulation': (False, '1fbc0b5')}
 # Settings of a removed option, key -> the option's key in REMOVED_KEYS: they
 # did nothing while it was off, so they are dropped whatever their value and
 # only the option's own value decides a refusal.
