@@ -72,7 +72,7 @@ def _evaluate_model(config, data, model, step, workdir, writer, write):
     images['swap_grid_seen'] = figures.swap_grid(model, *figures.grid_sources(
         context.split('heldout'), config.eval.grid_size, config.seed))
     scored = context.truth_swaps if 'ground_truth' in dict(chosen) else None
-    if scored is not None and len(scored[0].a):  # swaps beside their truth
+    if scored is not None and len(scored.pairs.a):  # swaps beside their truth
       pairs, swapped = scored.pairs, scored.swapped
       images['truth_swaps'] = figures.truth_swaps(
           context.truth_set.images, pairs, swapped, config.eval.grid_size)

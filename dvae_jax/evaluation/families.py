@@ -164,16 +164,15 @@ class Context:
     k = self.cfg.s_group_images
     groups = (analogies.group_sources(truth.labels, truth.factors, pairs, k,
                                       self.seed) if k > 1 else [])
-    # Encode only the images the pairs and groups use.
-    used, where = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t,
-                                            *groups]), return_inverse=True)
-    a, b, t = np.split(where[:3 * len(pairs.a)], 3)
+    # Encode only the images the pairs and groups use; `used` is sorted, so
+    # searchsorted maps a truth-set index to its row of the codes.
+    used = np.unique(np.concatenate([pairs.a, pairs.b, pairs.t, *groups]))
+    a, b, t = (np.searchsorted(used, i) for i in (pairs.a, pairs.b, pairs.t))
     s, z_mean, _ = self.model.encode(truth.images[used])
     variants = {'own_s': self.model.decode(s[t], z_mean[b])}
     if groups:
-      starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
-      group_s = np.add.reduceat(s[where[3 * len(pairs.a):]], starts, axis=0)
-      group_s /= np.array([len(g) for g in groups], s.dtype)[:, None]
+      group_s = np.stack([s[np.searchsorted(used, g)].mean(0)
+                          for g in groups])
       variants['group_s'] = self.model.decode(group_s, z_mean[b])
     return TruthSwaps(pairs, self.model.decode(s[a], z_mean[b]),
                       self.model.decode(s[t], z_mean[t]), variants)
