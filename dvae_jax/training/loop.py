@@ -70,9 +70,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
 def _train_and_evaluate(config, workdir: str) -> dict:
   data = input_pipeline.Data(config)
   setup = state_lib.Setup.create(config, data.num_classes)
-  # A batch the devices do not divide fails here, before the init and the
-  # restore compile anything.
-  setup.train_step()
   is_main = jax.process_index() == 0
   store = checkpointing.Checkpoints(workdir, config.keep_checkpoints)
   abstract_state = setup.abstract_state()

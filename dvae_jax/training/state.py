@@ -110,10 +110,13 @@ class Setup:
 
   @classmethod
   def create(cls, config, num_classes: int, mesh=None) -> 'Setup':
-    """num_classes sizes the label-conditioned parts; mesh: all devices."""
+    """num_classes sizes the label-conditioned parts; mesh: all devices,
+    which must divide config.batch_size (a UserError, before anything is
+    built or compiled)."""
+    mesh = parallel.make_mesh() if mesh is None else mesh
+    parallel.check_batch_divisible(config.batch_size, mesh)
     return cls(config, models.build_networks(config, num_classes),
-               *build_optimizers(config),
-               parallel.make_mesh() if mesh is None else mesh)
+               *build_optimizers(config), mesh)
 
   @property
   def image_shape(self) -> Tuple[int, int, int]:
@@ -140,12 +143,10 @@ class Setup:
     return checkpointing.abstract_like(shapes, parallel.replicated(self.mesh))
 
   def train_step(self):
-    """jit(step.train_step) for the mesh (the global batch must divide over
-    it): state, batch -> state, metrics. The same function at every call,
-    so it compiles once per Setup."""
+    """jit(step.train_step) for the mesh: state, batch -> state, metrics.
+    The same function at every call, so it compiles once per Setup."""
     return self._train_step
 
   @functools.cached_property
   def _train_step(self):
-    parallel.check_batch_divisible(self.config.batch_size, self.mesh)
     return step_lib.make_train_step(self)
